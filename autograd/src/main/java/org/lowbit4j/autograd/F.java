@@ -1,5 +1,30 @@
 package org.lowbit4j.autograd;
 
+import org.lowbit4j.autograd.ops.Add;
+import org.lowbit4j.autograd.ops.AddScalar;
+import org.lowbit4j.autograd.ops.CausalAttention;
+import org.lowbit4j.autograd.ops.Concat;
+import org.lowbit4j.autograd.ops.CrossEntropy;
+import org.lowbit4j.autograd.ops.Div;
+import org.lowbit4j.autograd.ops.Embedding;
+import org.lowbit4j.autograd.ops.Exp;
+import org.lowbit4j.autograd.ops.Linear;
+import org.lowbit4j.autograd.ops.Log;
+import org.lowbit4j.autograd.ops.LogSoftmax;
+import org.lowbit4j.autograd.ops.MatMul;
+import org.lowbit4j.autograd.ops.Mean;
+import org.lowbit4j.autograd.ops.Mul;
+import org.lowbit4j.autograd.ops.Permute;
+import org.lowbit4j.autograd.ops.Reshape;
+import org.lowbit4j.autograd.ops.RmsNorm;
+import org.lowbit4j.autograd.ops.Rope;
+import org.lowbit4j.autograd.ops.Rsqrt;
+import org.lowbit4j.autograd.ops.Scale;
+import org.lowbit4j.autograd.ops.Sigmoid;
+import org.lowbit4j.autograd.ops.Slice;
+import org.lowbit4j.autograd.ops.Softmax;
+import org.lowbit4j.autograd.ops.Sub;
+import org.lowbit4j.autograd.ops.Sum;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -14,65 +39,61 @@ public final class F {
     private F() {
     }
 
-    private static UnsupportedOperationException todo(String op) {
-        return new UnsupportedOperationException("F." + op + " is not implemented yet");
-    }
-
     // ---- elementwise, broadcasting ----
 
     /** @return a + b, broadcast */
     public static Tensor add(Tensor a, Tensor b) {
-        throw todo("add");
+        return new Add().apply(a, b);
     }
 
     /** @return a - b, broadcast */
     public static Tensor sub(Tensor a, Tensor b) {
-        throw todo("sub");
+        return new Sub().apply(a, b);
     }
 
     /** @return a * b elementwise, broadcast */
     public static Tensor mul(Tensor a, Tensor b) {
-        throw todo("mul");
+        return new Mul().apply(a, b);
     }
 
     /** @return a / b elementwise, broadcast */
     public static Tensor div(Tensor a, Tensor b) {
-        throw todo("div");
+        return new Div().apply(a, b);
     }
 
     /** @return a * s for a constant scalar s */
     public static Tensor scale(Tensor a, double s) {
-        throw todo("scale");
+        return new Scale(s).apply(a);
     }
 
     /** @return a + s for a constant scalar s */
     public static Tensor addScalar(Tensor a, double s) {
-        throw todo("addScalar");
+        return new AddScalar(s).apply(a);
     }
 
     /** @return e^a */
     public static Tensor exp(Tensor a) {
-        throw todo("exp");
+        return new Exp().apply(a);
     }
 
     /** @return natural log of a */
     public static Tensor log(Tensor a) {
-        throw todo("log");
+        return new Log().apply(a);
     }
 
     /** @return 1 / sqrt(a) */
     public static Tensor rsqrt(Tensor a) {
-        throw todo("rsqrt");
+        return new Rsqrt().apply(a);
     }
 
     /** @return 1 / (1 + e^-a) */
     public static Tensor sigmoid(Tensor a) {
-        throw todo("sigmoid");
+        return new Sigmoid().apply(a);
     }
 
     /** @return a * sigmoid(a), composed from {@link #mul} and {@link #sigmoid} */
     public static Tensor silu(Tensor a) {
-        throw todo("silu");
+        return mul(a, sigmoid(a));
     }
 
     // ---- reductions ----
@@ -83,39 +104,39 @@ public final class F {
      * @return the sum over the axes
      */
     public static Tensor sum(Tensor a, boolean keepDims, int... axes) {
-        throw todo("sum");
+        return new Sum(keepDims, axes).apply(a);
     }
 
     /** @return the mean over the axes (see {@link #sum}) */
     public static Tensor mean(Tensor a, boolean keepDims, int... axes) {
-        throw todo("mean");
+        return new Mean(keepDims, axes).apply(a);
     }
 
     // ---- shape ----
 
     /** @return a view of a with a new shape of the same length (-1 infers one dimension) */
     public static Tensor reshape(Tensor a, long... shape) {
-        throw todo("reshape");
+        return new Reshape(shape).apply(a);
     }
 
     /** @return a with dimensions d0 and d1 swapped */
     public static Tensor transpose(Tensor a, int d0, int d1) {
-        throw todo("transpose");
+        return new Permute(Permute.swap(a.rank(), d0, d1)).apply(a);
     }
 
     /** @return a with dimensions reordered: output dim i is input dim perm[i] */
     public static Tensor permute(Tensor a, int... perm) {
-        throw todo("permute");
+        return new Permute(perm).apply(a);
     }
 
     /** @return the elements [start, end) along one axis */
     public static Tensor slice(Tensor a, int axis, long start, long end) {
-        throw todo("slice");
+        return new Slice(axis, start, end).apply(a);
     }
 
     /** @return the tensors joined along an axis */
     public static Tensor concat(int axis, Tensor... parts) {
-        throw todo("concat");
+        return new Concat(axis).apply(parts);
     }
 
     // ---- linear algebra ----
@@ -128,7 +149,7 @@ public final class F {
      * @return [..., M, P]
      */
     public static Tensor matmul(Tensor a, Tensor b) {
-        throw todo("matmul");
+        return new MatMul().apply(a, b);
     }
 
     /**
@@ -139,7 +160,7 @@ public final class F {
      * @return [..., out]
      */
     public static Tensor linear(Tensor x, Tensor w) {
-        throw todo("linear");
+        return new Linear().apply(x, w);
     }
 
     // ---- model primitives ----
@@ -153,28 +174,55 @@ public final class F {
      * @throws IllegalArgumentException for an index outside [0, V)
      */
     public static Tensor embedding(Tensor weight, INDArray indices) {
-        throw todo("embedding");
+        return new Embedding(indices).apply(weight);
     }
 
     /** @return softmax along an axis (max-subtracted) */
     public static Tensor softmax(Tensor a, int axis) {
-        throw todo("softmax");
+        return new Softmax(axis).apply(a);
     }
 
     /** @return log-softmax along an axis (max-subtracted) */
     public static Tensor logSoftmax(Tensor a, int axis) {
-        throw todo("logSoftmax");
+        return new LogSoftmax(axis).apply(a);
     }
 
     /**
-     * RMSNorm over the last axis, composed of primitives: x * rsqrt(mean(x^2) + eps) * weight.
+     * RMSNorm over the last axis: x * rsqrt(mean(x^2) + eps) * weight. Runs the fused primitive
+     * {@link #rmsNormFused}, tested equal to the composition {@link #rmsNormComposite}.
      *
      * @param x [..., C]
      * @param weight [C]
      * @return [..., C]
      */
     public static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
-        throw todo("rmsNorm");
+        return rmsNormFused(x, weight, eps);
+    }
+
+    /**
+     * RMSNorm built from primitives (mul, mean, addScalar, rsqrt), the reference that
+     * {@link #rmsNormFused} is tested against.
+     *
+     * @param x [..., C]
+     * @param weight [C]
+     * @return [..., C]
+     */
+    public static Tensor rmsNormComposite(Tensor x, Tensor weight, double eps) {
+        Tensor inv = rsqrt(addScalar(mean(mul(x, x), true, -1), eps)); // [..., 1]
+        return mul(mul(x, inv), weight);
+    }
+
+    /**
+     * RMSNorm as one primitive with a hand-written backward (one pass per row, accumulating in
+     * double); equal to {@link #rmsNormComposite} within 1e-12 in DOUBLE. {@link #rmsNorm} uses it.
+     *
+     * @param x [..., C]
+     * @param weight [C]
+     * @return [..., C]
+     * @throws IllegalArgumentException if weight is not [C]
+     */
+    public static Tensor rmsNormFused(Tensor x, Tensor weight, double eps) {
+        return new RmsNorm(eps).apply(x, weight);
     }
 
     /**
@@ -186,7 +234,7 @@ public final class F {
      * @return [B, T, H, D]
      */
     public static Tensor rope(Tensor x, long startPos, double theta) {
-        throw todo("rope");
+        return new Rope(startPos, theta).apply(x);
     }
 
     /**
@@ -199,7 +247,7 @@ public final class F {
      * @return [B, T, H, D]
      */
     public static Tensor causalAttention(Tensor q, Tensor k, Tensor v) {
-        throw todo("causalAttention");
+        return new CausalAttention().apply(q, k, v);
     }
 
     /**
@@ -212,6 +260,6 @@ public final class F {
      *     (0 if none is kept)
      */
     public static Tensor crossEntropy(Tensor logits, INDArray targets, int ignoreIndex) {
-        throw todo("crossEntropy");
+        return new CrossEntropy(targets, ignoreIndex).apply(logits);
     }
 }

@@ -1,39 +1,321 @@
 package org.lowbit4j.autograd.blas;
 
+import java.util.Arrays;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The framework's single entry point for dense matrix products. Every GEMM in lowbit4j goes
  * through here so that the fastest available BLAS is used everywhere.
  *
- * <p>Currently delegates to ND4J ({@code Nd4j.gemm}); see BENCHMARKS.md.
+ * <p>FLOAT and DOUBLE products go straight to a CBLAS library through the FFM API with the
+ * operands' native addresses (zero copy): transposes become CBLAS flags, and any 2-D array whose
+ * rows or columns are contiguous (C order, F order, row/column slices, transposed views) is passed
+ * with its leading dimension. Only arrays with no unit stride are copied first. Which library is
+ * used is decided once ({@link BlasBackends}, property {@code lowbit4j.blas}) and logged at INFO;
+ * other data types, and machines without a usable library, use {@code Nd4j.gemm}.
+ *
+ * <p>Thread safety: calls from several threads are fine as long as their outputs do not overlap.
  */
 public final class Gemm {
+    private static final Logger LOG = LogManager.getLogger(Gemm.class);
+    private static volatile BlasBackend backend;
+
     private Gemm() {
+    }
+
+    /** @return the backend in use, resolving (and logging) it on first use */
+    public static BlasBackend backend() {
+        BlasBackend b = backend;
+        if (b == null) {
+            synchronized (Gemm.class) {
+                b = backend;
+                if (b == null) {
+                    b = BlasBackends.resolve(System.getProperty(BlasBackends.PROPERTY));
+                    LOG.info("lowbit4j GEMM backend: {}", b.describe());
+                    backend = b;
+                }
+            }
+        }
+        return b;
+    }
+
+    /**
+     * Replaces the backend (tests and benchmarks compare backends inside one JVM).
+     *
+     * @param setting a value as for the {@code lowbit4j.blas} property
+     * @return the backend now in use
+     */
+    static synchronized BlasBackend use(String setting) {
+        backend = BlasBackends.resolve(setting);
+        return backend;
+    }
+
+    /**
+     * Switches the backend for all threads, e.g. to compare the libraries of
+     * {@link BlasBackends#cblasLibraries()} in a benchmark. Do not call while products run.
+     *
+     * @param b the backend to use from now on
+     */
+    public static synchronized void useBackend(BlasBackend b) {
+        backend = java.util.Objects.requireNonNull(b, "backend");
     }
 
     /**
      * C = alpha * op(A) op(B) + beta * C, for 2-D float or double arrays of one data type.
+     * With beta = 0, C's old contents are ignored (NaN in C does not propagate).
      *
-     * @param a [M, K] (or [K, M] if transA)
-     * @param b [K, N] (or [N, K] if transB)
-     * @param c [M, N], written in place; must be a C-ordered array
-     * @throws IllegalArgumentException on mismatched shapes or types
+     * @param a [M, K] (or [K, M] if transA); any strides
+     * @param b [K, N] (or [N, K] if transB); any strides
+     * @param c [M, N], written in place; any strides (a view is fine); must not overlap a or b
+     *     partially (if it does, the product goes through a temporary)
+     * @throws IllegalArgumentException on a rank other than 2, mismatched shapes, mixed or
+     *     non-floating data types
      */
     public static void gemm(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
             double alpha, double beta) {
-        Nd4j.gemm(a, b, c, transA, transB, alpha, beta);
+        check2d("a", a);
+        check2d("b", b);
+        check2d("c", c);
+        long m = transA ? a.size(1) : a.size(0);
+        long k = transA ? a.size(0) : a.size(1);
+        long kb = transB ? b.size(1) : b.size(0);
+        long n = transB ? b.size(0) : b.size(1);
+        checkDims(k, kb, m, n, c, a, transA, b, transB);
+        checkTypes(a, b, c);
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            scaleInPlace(c, beta);
+            return;
+        }
+        if (backend() instanceof CblasLibrary lib && blasType(c) && fitsInt(m, n, k)) {
+            cblas(lib, a, transA, b, transB, c, alpha, beta, (int) m, (int) n, (int) k);
+        } else {
+            Nd4jBlas.INSTANCE.gemm(a, transA, b, transB, c, alpha, beta);
+        }
     }
 
     /**
-     * @return op(A) op(B) as a new C-ordered array
+     * @return op(A) op(B) as a new C-ordered [M, N] array
+     * @throws IllegalArgumentException as for {@link #gemm}
      */
     public static INDArray mmul(INDArray a, boolean transA, INDArray b, boolean transB) {
+        check2d("a", a);
+        check2d("b", b);
         long m = transA ? a.size(1) : a.size(0);
         long n = transB ? b.size(0) : b.size(1);
         INDArray c = Nd4j.create(a.dataType(), new long[] {m, n}, 'c');
         gemm(a, transA, b, transB, c, 1.0, 0.0);
         return c;
+    }
+
+    /**
+     * Batched product: C[i] = alpha * op(A[i]) op(B[i]) + beta * C[i] for every i in [0, Bt),
+     * e.g. attention scores Q K^T over [B*H, T, Dh]. One CBLAS call per batch entry on the
+     * operands' own memory (no slicing into ND4J views, no copies for C- or F-ordered batches).
+     *
+     * @param a [Bt, M, K] (or [Bt, K, M] if transA)
+     * @param b [Bt, K, N] (or [Bt, N, K] if transB)
+     * @param c [Bt, M, N], written in place
+     * @throws IllegalArgumentException on a rank other than 3, mismatched batch or matrix sizes,
+     *     mixed or non-floating data types
+     */
+    public static void gemmBatched(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
+            double alpha, double beta) {
+        check3d("a", a);
+        check3d("b", b);
+        check3d("c", c);
+        long bt = c.size(0);
+        if (a.size(0) != bt || b.size(0) != bt) {
+            throw new IllegalArgumentException("gemmBatched: batch sizes differ: a " + Arrays.toString(a.shape())
+                    + ", b " + Arrays.toString(b.shape()) + ", c " + Arrays.toString(c.shape()));
+        }
+        long m = transA ? a.size(2) : a.size(1);
+        long k = transA ? a.size(1) : a.size(2);
+        long kb = transB ? b.size(2) : b.size(1);
+        long n = transB ? b.size(1) : b.size(2);
+        checkDims(k, kb, m, n, c, a, transA, b, transB);
+        checkTypes(a, b, c);
+        if (bt == 0 || m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            scaleInPlace(c, beta);
+            return;
+        }
+        if (backend() instanceof CblasLibrary lib && blasType(c) && fitsInt(m, n, k)) {
+            cblasBatched(lib, a, transA, b, transB, c, alpha, beta, bt, (int) m, (int) n, (int) k);
+        } else {
+            for (long i = 0; i < bt; i++) {
+                Nd4jBlas.INSTANCE.gemm(slice(a, i), transA, slice(b, i), transB, slice(c, i), alpha, beta);
+            }
+        }
+    }
+
+    /**
+     * @return op(A[i]) op(B[i]) for each i as a new C-ordered [Bt, M, N] array
+     * @throws IllegalArgumentException as for {@link #gemmBatched}
+     */
+    public static INDArray mmulBatched(INDArray a, boolean transA, INDArray b, boolean transB) {
+        check3d("a", a);
+        check3d("b", b);
+        long m = transA ? a.size(2) : a.size(1);
+        long n = transB ? b.size(1) : b.size(2);
+        INDArray c = Nd4j.create(a.dataType(), new long[] {a.size(0), m, n}, 'c');
+        gemmBatched(a, transA, b, transB, c, 1.0, 0.0);
+        return c;
+    }
+
+    // ---- CBLAS path ----
+
+    private static void cblas(CblasLibrary lib, INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
+            double alpha, double beta, int m, int n, int k) {
+        MatrixLayout la = MatrixLayout.of(a, 0);
+        if (la == null) {
+            a = a.dup('c');
+            la = MatrixLayout.of(a, 0);
+        }
+        MatrixLayout lb = MatrixLayout.of(b, 0);
+        if (lb == null) {
+            b = b.dup('c');
+            lb = MatrixLayout.of(b, 0);
+        }
+        MatrixLayout lc = MatrixLayout.of(c, 0);
+        if (lc == null || overlaps(c, a) || overlaps(c, b)) {
+            INDArray tmp = beta == 0.0 ? Nd4j.create(c.dataType(), c.shape(), 'c') : c.dup('c');
+            call(lib, la, transA, lb, transB, MatrixLayout.of(tmp, 0), alpha, beta, m, n, k, 0, 0, 0, c.dataType());
+            c.assign(tmp);
+            return;
+        }
+        call(lib, la, transA, lb, transB, lc, alpha, beta, m, n, k, 0, 0, 0, c.dataType());
+    }
+
+    private static void cblasBatched(CblasLibrary lib, INDArray a, boolean transA, INDArray b, boolean transB,
+            INDArray c, double alpha, double beta, long bt, int m, int n, int k) {
+        MatrixLayout la = MatrixLayout.of(a, 1);
+        if (la == null) {
+            a = a.dup('c');
+            la = MatrixLayout.of(a, 1);
+        }
+        MatrixLayout lb = MatrixLayout.of(b, 1);
+        if (lb == null) {
+            b = b.dup('c');
+            lb = MatrixLayout.of(b, 1);
+        }
+        INDArray target = c;
+        MatrixLayout lc = MatrixLayout.of(c, 1);
+        if (lc == null || overlaps(c, a) || overlaps(c, b) || (bt > 1 && c.stride(0) < matrixSpan(c))) {
+            target = beta == 0.0 ? Nd4j.create(c.dataType(), c.shape(), 'c') : c.dup('c');
+            lc = MatrixLayout.of(target, 1);
+        }
+        long sa = a.stride(0);
+        long sb = b.stride(0);
+        long sc = target.stride(0);
+        for (long i = 0; i < bt; i++) {
+            call(lib, la, transA, lb, transB, lc, alpha, beta, m, n, k, i * sa, i * sb, i * sc, c.dataType());
+        }
+        if (target != c) {
+            c.assign(target);
+        }
+    }
+
+    /**
+     * One row-major CBLAS call. A column-major operand is the row-major transpose, so its
+     * transpose flag flips; a column-major C is handled as C^T = op(B)^T op(A)^T.
+     * The element offsets (for batches) are added to the base addresses.
+     */
+    private static void call(CblasLibrary lib, MatrixLayout la, boolean transA, MatrixLayout lb, boolean transB,
+            MatrixLayout lc, double alpha, double beta, int m, int n, int k, long offA, long offB, long offC,
+            DataType type) {
+        boolean isDouble = type == DataType.DOUBLE;
+        long w = isDouble ? 8 : 4;
+        long pa = la.address() + offA * w;
+        long pb = lb.address() + offB * w;
+        long pc = lc.address() + offC * w;
+        boolean ta = transA ^ la.colMajor();
+        boolean tb = transB ^ lb.colMajor();
+        if (!lc.colMajor()) {
+            lib.gemm(isDouble, ta, tb, m, n, k, alpha, pa, la.ld(), pb, lb.ld(), beta, pc, lc.ld());
+        } else {
+            // C^T [N, M] = op(B)^T [N, K] x op(A)^T [K, M]
+            lib.gemm(isDouble, !tb, !ta, n, m, k, alpha, pb, lb.ld(), pa, la.ld(), beta, pc, lc.ld());
+        }
+    }
+
+    // ---- helpers ----
+
+    private static boolean blasType(INDArray c) {
+        return c.dataType() == DataType.FLOAT || c.dataType() == DataType.DOUBLE;
+    }
+
+    private static boolean fitsInt(long m, long n, long k) {
+        return m <= Integer.MAX_VALUE && n <= Integer.MAX_VALUE && k <= Integer.MAX_VALUE;
+    }
+
+    /** True if the memory spans of x and y intersect (conservative: strided gaps count as overlap). */
+    private static boolean overlaps(INDArray x, INDArray y) {
+        long x0 = NativeArrays.address(x);
+        long x1 = x0 + NativeArrays.spanElements(x.shape(), x.stride()) * x.dataType().width();
+        long y0 = NativeArrays.address(y);
+        long y1 = y0 + NativeArrays.spanElements(y.shape(), y.stride()) * y.dataType().width();
+        return x0 < y1 && y0 < x1;
+    }
+
+    /** Elements spanned by one matrix of a batch [Bt, rows, cols]: batches closer than this overlap. */
+    private static long matrixSpan(INDArray x) {
+        return NativeArrays.spanElements(new long[] {x.size(1), x.size(2)}, new long[] {x.stride(1), x.stride(2)});
+    }
+
+    private static void scaleInPlace(INDArray c, double beta) {
+        if (beta == 0.0) {
+            c.assign(0);
+        } else if (beta != 1.0) {
+            c.muli(beta);
+        }
+    }
+
+    private static INDArray slice(INDArray x, long i) {
+        return x.get(NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.all());
+    }
+
+    private static void check2d(String name, INDArray x) {
+        if (x == null || x.rank() != 2) {
+            throw new IllegalArgumentException("gemm: " + name + " must be a 2-D array, got "
+                    + (x == null ? "null" : "shape " + Arrays.toString(x.shape())));
+        }
+    }
+
+    private static void check3d(String name, INDArray x) {
+        if (x == null || x.rank() != 3) {
+            throw new IllegalArgumentException("gemmBatched: " + name + " must be a 3-D array [Bt, rows, cols], got "
+                    + (x == null ? "null" : "shape " + Arrays.toString(x.shape())));
+        }
+    }
+
+    private static void checkDims(long k, long kb, long m, long n, INDArray c, INDArray a, boolean transA,
+            INDArray b, boolean transB) {
+        int r = c.rank();
+        if (k != kb || c.size(r - 2) != m || c.size(r - 1) != n) {
+            throw new IllegalArgumentException("gemm: shapes do not match: op(a) from " + Arrays.toString(a.shape())
+                    + (transA ? "^T" : "") + " is [" + m + ", " + k + "], op(b) from " + Arrays.toString(b.shape())
+                    + (transB ? "^T" : "") + " is [" + kb + ", " + n + "], c is " + Arrays.toString(c.shape())
+                    + " (expected [.., " + m + ", " + n + "] and equal inner sizes)");
+        }
+    }
+
+    private static void checkTypes(INDArray a, INDArray b, INDArray c) {
+        if (a.dataType() != c.dataType() || b.dataType() != c.dataType()) {
+            throw new IllegalArgumentException("gemm: data types differ: a " + a.dataType() + ", b " + b.dataType()
+                    + ", c " + c.dataType());
+        }
+        if (!c.dataType().isFPType()) {
+            throw new IllegalArgumentException("gemm: data type must be floating point, got " + c.dataType());
+        }
     }
 }

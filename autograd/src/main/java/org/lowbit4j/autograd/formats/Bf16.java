@@ -1,0 +1,103 @@
+package org.lowbit4j.autograd.formats;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * bfloat16: the top 16 bits of an fp32 (1 sign, 8 exponent, 7 mantissa bits). Encoding rounds to nearest,
+ * ties to even, keeps subnormals and infinities, overflows to infinity, and maps NaN to a quiet NaN with the same
+ * sign and the top payload bits ({@code (bits >>> 16) | 0x0040}). Decoding is exact.
+ *
+ * <p>Bulk kernels read fp32 and write bf16 as little-endian values in {@link MemorySegment}s.
+ */
+public final class Bf16 {
+    private Bf16() {
+    }
+
+    /** @return the bf16 bits of x (round to nearest even) */
+    public static short encode(float x) {
+        int b = Float.floatToRawIntBits(x);
+        if ((b & 0x7FFFFFFF) > 0x7F800000) {
+            return (short) ((b >>> 16) | 0x0040);
+        }
+        return (short) ((b + 0x7FFF + ((b >>> 16) & 1)) >>> 16);
+    }
+
+    /** @return the value of bf16 bits h (exact) */
+    public static float decode(short h) {
+        return Float.intBitsToFloat((h & 0xFFFF) << 16);
+    }
+
+    /**
+     * Encodes n fp32 values.
+     *
+     * @param src n little-endian fp32 values
+     * @param dst receives n little-endian bf16 values
+     * @throws IllegalArgumentException if a segment is too small
+     */
+    public static void encode(MemorySegment src, MemorySegment dst, long n) {
+        Vec.checkBulk("bf16 encode", src, 4, dst, 2, n);
+        long i = 0;
+        int lanes = Vec.LANES;
+        for (; i <= n - lanes; i += lanes) {
+            var b = FloatVector.fromMemorySegment(Vec.F, src, i * 4, Vec.LE).reinterpretAsInts();
+            var rounded = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7FFF)
+                    .lanewise(VectorOperators.LSHR, 16);
+            var nan = b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
+            var h = rounded.blend(b.lanewise(VectorOperators.LSHR, 16).or(0x40), nan);
+            ((ShortVector) h.convertShape(VectorOperators.I2S, Vec.S, 0)).intoMemorySegment(dst, i * 2, Vec.LE);
+        }
+        for (; i < n; i++) {
+            dst.set(Vec.LE_SHORT, i * 2, encode(src.get(Vec.LE_FLOAT, i * 4)));
+        }
+    }
+
+    /** Scalar twin of {@link #encode(MemorySegment, MemorySegment, long)}. */
+    public static void encodeScalar(MemorySegment src, MemorySegment dst, long n) {
+        Vec.checkBulk("bf16 encode", src, 4, dst, 2, n);
+        for (long i = 0; i < n; i++) {
+            dst.set(Vec.LE_SHORT, i * 2, encode(src.get(Vec.LE_FLOAT, i * 4)));
+        }
+    }
+
+    /**
+     * Decodes n bf16 values.
+     *
+     * @param src n little-endian bf16 values
+     * @param dst receives n little-endian fp32 values
+     */
+    public static void decode(MemorySegment src, MemorySegment dst, long n) {
+        Vec.checkBulk("bf16 decode", src, 2, dst, 4, n);
+        long i = 0;
+        int lanes = Vec.LANES;
+        for (; i <= n - lanes; i += lanes) {
+            var h = (IntVector) ShortVector.fromMemorySegment(Vec.S, src, i * 2, Vec.LE)
+                    .convertShape(VectorOperators.S2I, Vec.I, 0);
+            h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(dst, i * 4, Vec.LE);
+        }
+        for (; i < n; i++) {
+            dst.set(Vec.LE_FLOAT, i * 4, decode(src.get(Vec.LE_SHORT, i * 2)));
+        }
+    }
+
+    /** Scalar twin of {@link #decode(MemorySegment, MemorySegment, long)}. */
+    public static void decodeScalar(MemorySegment src, MemorySegment dst, long n) {
+        Vec.checkBulk("bf16 decode", src, 2, dst, 4, n);
+        for (long i = 0; i < n; i++) {
+            dst.set(Vec.LE_FLOAT, i * 4, decode(src.get(Vec.LE_SHORT, i * 2)));
+        }
+    }
+
+    /** Array convenience: encodes {@code src[0, n)} into {@code dst[0, n)}. */
+    public static void encode(float[] src, short[] dst, int n) {
+        encode(MemorySegment.ofArray(src), MemorySegment.ofArray(dst), n);
+    }
+
+    /** Array convenience: decodes {@code src[0, n)} into {@code dst[0, n)}. */
+    public static void decode(short[] src, float[] dst, int n) {
+        decode(MemorySegment.ofArray(src), MemorySegment.ofArray(dst), n);
+    }
+}

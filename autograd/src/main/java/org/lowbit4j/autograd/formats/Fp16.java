@@ -1,0 +1,139 @@
+package org.lowbit4j.autograd.formats;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * IEEE 754 binary16 (1 sign, 5 exponent, 10 mantissa bits, bias 15). Encoding rounds to nearest, ties to even,
+ * with subnormals (down to 2^-24), overflow to infinity (from 65520 = max + half an ulp up), and NaN mapped to a
+ * quiet NaN with the same sign and the top 9 payload bits. Decoding is exact.
+ *
+ * <p>Bulk kernels read and write little-endian values in {@link MemorySegment}s.
+ */
+public final class Fp16 {
+    /** Largest finite binary16, 65504. */
+    public static final float MAX = 65504f;
+    private static final int MAGIC_SUB = Float.floatToRawIntBits(0.5f);
+
+    private Fp16() {
+    }
+
+    /** @return the binary16 bits of x (round to nearest even) */
+    public static short encode(float x) {
+        int b = Float.floatToRawIntBits(x);
+        int sign = (b >>> 16) & 0x8000;
+        int a = b & 0x7FFFFFFF;
+        int h;
+        if (a > 0x7F800000) {
+            h = 0x7E00 | ((a >>> 13) & 0x1FF);
+        } else if (a >= 0x477FF000) {
+            h = 0x7C00;
+        } else if (a < 0x38800000) {
+            // NOTE: adding 0.5 (ulp 2^-24, the binary16 subnormal step) makes the FPU round to nearest even.
+            h = Float.floatToRawIntBits(Float.intBitsToFloat(a) + 0.5f) - MAGIC_SUB;
+        } else {
+            h = (a + ((a >>> 13) & 1) + 0xFFF - 0x38000000) >>> 13;
+        }
+        return (short) (sign | h);
+    }
+
+    /** @return the value of binary16 bits h (exact) */
+    public static float decode(short h) {
+        int sign = (h & 0x8000) << 16;
+        int em = h & 0x7FFF;
+        if (em >= 0x7C00) {
+            return Float.intBitsToFloat(sign | 0x7F800000 | ((em & 0x3FF) << 13));
+        }
+        if (em < 0x400) {
+            float v = em * 0x1p-24f;
+            return sign == 0 ? v : -v;
+        }
+        return Float.intBitsToFloat(sign | ((em << 13) + 0x38000000));
+    }
+
+    /**
+     * Encodes n fp32 values.
+     *
+     * @param src n little-endian fp32 values
+     * @param dst receives n little-endian binary16 values
+     * @throws IllegalArgumentException if a segment is too small
+     */
+    public static void encode(MemorySegment src, MemorySegment dst, long n) {
+        Vec.checkBulk("fp16 encode", src, 4, dst, 2, n);
+        long i = 0;
+        int lanes = Vec.LANES;
+        for (; i <= n - lanes; i += lanes) {
+            var x = FloatVector.fromMemorySegment(Vec.F, src, i * 4, Vec.LE);
+            var b = x.reinterpretAsInts();
+            var a = b.and(0x7FFFFFFF);
+            var normal = a.add(a.lanewise(VectorOperators.LSHR, 13).and(1)).add(0xFFF - 0x38000000)
+                    .lanewise(VectorOperators.LSHR, 13);
+            var sub = x.abs().add(0.5f).reinterpretAsInts().sub(MAGIC_SUB);
+            var h = normal.blend(sub, a.compare(VectorOperators.LT, 0x38800000))
+                    .blend(0x7C00, a.compare(VectorOperators.GE, 0x477FF000))
+                    .blend(a.lanewise(VectorOperators.LSHR, 13).and(0x1FF).or(0x7E00),
+                            a.compare(VectorOperators.GT, 0x7F800000))
+                    .or(b.lanewise(VectorOperators.LSHR, 16).and(0x8000));
+            ((ShortVector) h.convertShape(VectorOperators.I2S, Vec.S, 0)).intoMemorySegment(dst, i * 2, Vec.LE);
+        }
+        for (; i < n; i++) {
+            dst.set(Vec.LE_SHORT, i * 2, encode(src.get(Vec.LE_FLOAT, i * 4)));
+        }
+    }
+
+    /** Scalar twin of {@link #encode(MemorySegment, MemorySegment, long)}. */
+    public static void encodeScalar(MemorySegment src, MemorySegment dst, long n) {
+        Vec.checkBulk("fp16 encode", src, 4, dst, 2, n);
+        for (long i = 0; i < n; i++) {
+            dst.set(Vec.LE_SHORT, i * 2, encode(src.get(Vec.LE_FLOAT, i * 4)));
+        }
+    }
+
+    /**
+     * Decodes n binary16 values.
+     *
+     * @param src n little-endian binary16 values
+     * @param dst receives n little-endian fp32 values
+     */
+    public static void decode(MemorySegment src, MemorySegment dst, long n) {
+        Vec.checkBulk("fp16 decode", src, 2, dst, 4, n);
+        long i = 0;
+        int lanes = Vec.LANES;
+        for (; i <= n - lanes; i += lanes) {
+            var h = ((IntVector) ShortVector.fromMemorySegment(Vec.S, src, i * 2, Vec.LE)
+                    .convertShape(VectorOperators.S2I, Vec.I, 0)).and(0xFFFF);
+            var sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+            var em = h.and(0x7FFF);
+            var normal = em.lanewise(VectorOperators.LSHL, 13).add(0x38000000);
+            var special = em.and(0x3FF).lanewise(VectorOperators.LSHL, 13).or(0x7F800000);
+            var sub = ((FloatVector) em.convert(VectorOperators.I2F, 0)).mul(0x1p-24f).reinterpretAsInts();
+            normal.blend(special, em.compare(VectorOperators.GE, 0x7C00))
+                    .blend(sub, em.compare(VectorOperators.LT, 0x400))
+                    .or(sign).reinterpretAsFloats().intoMemorySegment(dst, i * 4, Vec.LE);
+        }
+        for (; i < n; i++) {
+            dst.set(Vec.LE_FLOAT, i * 4, decode(src.get(Vec.LE_SHORT, i * 2)));
+        }
+    }
+
+    /** Scalar twin of {@link #decode(MemorySegment, MemorySegment, long)}. */
+    public static void decodeScalar(MemorySegment src, MemorySegment dst, long n) {
+        Vec.checkBulk("fp16 decode", src, 2, dst, 4, n);
+        for (long i = 0; i < n; i++) {
+            dst.set(Vec.LE_FLOAT, i * 4, decode(src.get(Vec.LE_SHORT, i * 2)));
+        }
+    }
+
+    /** Array convenience: encodes {@code src[0, n)} into {@code dst[0, n)}. */
+    public static void encode(float[] src, short[] dst, int n) {
+        encode(MemorySegment.ofArray(src), MemorySegment.ofArray(dst), n);
+    }
+
+    /** Array convenience: decodes {@code src[0, n)} into {@code dst[0, n)}. */
+    public static void decode(short[] src, float[] dst, int n) {
+        decode(MemorySegment.ofArray(src), MemorySegment.ofArray(dst), n);
+    }
+}

@@ -1,0 +1,230 @@
+package org.lowbit4j.autograd.formats;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+
+/**
+ * Block-wise absmax quantization to a {@link FourBitCodebook}, two codes per byte.
+ *
+ * <p>Layout: element {@code e} of the (flattened) tensor lives in byte {@code e / 2}, in the HIGH nibble when
+ * {@code e} is even and the LOW nibble when odd (bitsandbytes' order). Block {@code b} covers elements
+ * {@code [b * blockSize, (b + 1) * blockSize)} and has one fp32 absmax; an odd element count leaves the last
+ * low nibble 0. Element {@code e} decodes to {@code codebook.value(code) * absmax[e / blockSize]}.
+ *
+ * <p>Block sizes are powers of two from 32 to 4096. Each kernel has a Vector API path and a scalar twin.
+ */
+public final class Packed4Codec {
+    /** bitsandbytes' default block size. */
+    public static final int DEFAULT_BLOCK = 64;
+
+    private Packed4Codec() {
+    }
+
+    /**
+     * @throws IllegalArgumentException unless blockSize is a power of two in [32, 4096]
+     */
+    public static void checkBlockSize(int blockSize) {
+        if (blockSize < 32 || blockSize > 4096 || Integer.bitCount(blockSize) != 1) {
+            throw new IllegalArgumentException("block size must be a power of two in [32, 4096], got " + blockSize);
+        }
+    }
+
+    /** @return bytes needed for n packed codes */
+    public static long packedBytes(long n) {
+        return (n + 1) / 2;
+    }
+
+    private static void checkQuantize(int srcLen, int off, int len, int blockSize, int packedLen, int absLen) {
+        checkBlockSize(blockSize);
+        if (off < 0 || len < 0 || off > srcLen - len) {
+            throw new IllegalArgumentException("values [" + off + ", " + ((long) off + len) + ") outside array of "
+                    + srcLen);
+        }
+        if (packedLen < packedBytes(len)) {
+            throw new IllegalArgumentException("packed codes need " + packedBytes(len) + " bytes, array has "
+                    + packedLen);
+        }
+        int blocks = BlockwiseMapCodec.blockCount(len, blockSize);
+        if (absLen < blocks) {
+            throw new IllegalArgumentException("absmax needs " + blocks + " floats, array has " + absLen);
+        }
+    }
+
+    /**
+     * Quantizes {@code src[off, off+len)} as a whole tensor of {@code len} elements.
+     *
+     * @param packed receives {@code ceil(len / 2)} bytes from index 0
+     * @param absmax receives {@code ceil(len / blockSize)} block maxima from index 0
+     * @throws IllegalArgumentException on bad sizes or a non-finite value
+     */
+    public static void quantize(float[] src, int off, int len, FourBitCodebook cb, int blockSize, byte[] packed,
+            float[] absmax) {
+        checkQuantize(src.length, off, len, blockSize, packed.length, absmax.length);
+        int lanes = Vec.LANES;
+        float[] th = cb.thresholds();
+        int[] sortedCodes = cb.sortedCodes();
+        int[] scratch = new int[lanes];
+        if ((len & 1) == 1) {
+            packed[len / 2] = 0;
+        }
+        for (int b = 0, start = 0; start < len; b++, start += blockSize) {
+            int n = Math.min(blockSize, len - start);
+            int base = off + start;
+            var acc = FloatVector.zero(Vec.F);
+            int i = 0;
+            for (; i <= n - lanes; i += lanes) {
+                acc = acc.max(FloatVector.fromArray(Vec.F, src, base + i).abs());
+            }
+            float m = acc.reduceLanes(VectorOperators.MAX);
+            for (; i < n; i++) {
+                m = Math.max(m, Math.abs(src[base + i]));
+            }
+            if (!Float.isFinite(m)) {
+                throw new IllegalArgumentException("block " + b + " holds a non-finite value (absmax " + m + ")");
+            }
+            absmax[b] = m;
+            float inv = m == 0f ? 0f : 1f / m;
+            i = 0;
+            // start is even (blockSize is), so element pairs never straddle blocks.
+            for (; i <= n - lanes; i += lanes) {
+                var v = FloatVector.fromArray(Vec.F, src, base + i).mul(inv);
+                var idx = IntVector.zero(Vec.I);
+                for (float t : th) {
+                    idx = idx.add(1, v.compare(VectorOperators.GT, t).cast(Vec.I));
+                }
+                idx.intoArray(scratch, 0);
+                int p = (start + i) >> 1;
+                for (int k = 0; k < lanes; k += 2) {
+                    packed[p + (k >> 1)] = (byte) ((sortedCodes[scratch[k]] << 4) | sortedCodes[scratch[k + 1]]);
+                }
+            }
+            for (; i < n; i++) {
+                put(packed, start + i, cb.encode(src[base + i] * inv));
+            }
+        }
+    }
+
+    /** Scalar twin of {@link #quantize}. */
+    public static void quantizeScalar(float[] src, int off, int len, FourBitCodebook cb, int blockSize,
+            byte[] packed, float[] absmax) {
+        checkQuantize(src.length, off, len, blockSize, packed.length, absmax.length);
+        if ((len & 1) == 1) {
+            packed[len / 2] = 0;
+        }
+        for (int b = 0, start = 0; start < len; b++, start += blockSize) {
+            int n = Math.min(blockSize, len - start);
+            float m = 0f;
+            for (int i = 0; i < n; i++) {
+                m = Math.max(m, Math.abs(src[off + start + i]));
+            }
+            if (!Float.isFinite(m)) {
+                throw new IllegalArgumentException("block " + b + " holds a non-finite value (absmax " + m + ")");
+            }
+            absmax[b] = m;
+            float inv = m == 0f ? 0f : 1f / m;
+            for (int i = 0; i < n; i++) {
+                put(packed, start + i, cb.encode(src[off + start + i] * inv));
+            }
+        }
+    }
+
+    private static void put(byte[] packed, int e, int code) {
+        int p = e >> 1;
+        packed[p] = (e & 1) == 0
+                ? (byte) ((packed[p] & 0x0F) | (code << 4))
+                : (byte) ((packed[p] & 0xF0) | code);
+    }
+
+    /**
+     * @param packed packed codes of the whole tensor
+     * @param e element index
+     * @return the 4-bit code of element e
+     */
+    public static int code(byte[] packed, long e) {
+        int b = packed[(int) (e >> 1)];
+        return (e & 1) == 0 ? (b >> 4) & 15 : b & 15;
+    }
+
+    private static void checkDequantize(int packedLen, long start, int len, int blockSize, int absLen, int absOff,
+            int dstLen, int dstOff) {
+        checkBlockSize(blockSize);
+        if (start < 0 || len < 0 || packedBytes(start + len) > packedLen) {
+            throw new IllegalArgumentException("elements [" + start + ", " + (start + len) + ") need "
+                    + packedBytes(start + len) + " packed bytes, array has " + packedLen);
+        }
+        if (dstOff < 0 || dstOff > dstLen - len) {
+            throw new IllegalArgumentException("destination needs " + len + " floats from " + dstOff
+                    + ", array has " + dstLen);
+        }
+        long blocks = len == 0 ? 0 : (start + len - 1) / blockSize - start / blockSize + 1;
+        if (absOff < 0 || absOff + blocks > absLen) {
+            throw new IllegalArgumentException("absmax needs " + blocks + " floats from " + absOff
+                    + ", array has " + absLen);
+        }
+    }
+
+    /**
+     * Decodes elements {@code [start, start+len)} of a packed tensor; any range works (tiles of rows of a
+     * row-major matrix, unaligned starts included).
+     *
+     * @param packed packed codes of the whole tensor
+     * @param absmax block maxima: element e uses {@code absmax[absOff + e/blockSize - start/blockSize]}, so
+     *     pass {@code absOff = start/blockSize} with the full array, or 0 with the maxima of just these blocks
+     * @param dst receives {@code len} floats from {@code dstOff}
+     * @throws IllegalArgumentException on bad ranges
+     */
+    public static void dequantize(byte[] packed, long start, int len, FourBitCodebook cb, int blockSize,
+            float[] absmax, int absOff, float[] dst, int dstOff) {
+        checkDequantize(packed.length, start, len, blockSize, absmax.length, absOff, dst.length, dstOff);
+        float[] table = cb.table();
+        long firstBlock = start / blockSize;
+        int i = 0;
+        // Scalar head up to an element index that is a multiple of 16 (whole bytes, one block per chunk).
+        while (i < len && ((start + i) & 15) != 0) {
+            long e = start + i;
+            dst[dstOff + i] = table[code(packed, e)] * absmax[(int) (absOff + e / blockSize - firstBlock)];
+            i++;
+        }
+        var lo = FloatVector.fromArray(Vec.F, table, 0);
+        var hi = FloatVector.fromArray(Vec.F, table, 8);
+        for (; i <= len - 16; i += 16) {
+            long e = start + i;
+            float m = absmax[(int) (absOff + e / blockSize - firstBlock)];
+            var bytes = ByteVector.fromArray(Vec.B, packed, (int) (e >> 1));
+            lookup(bytes.rearrange(DUP_LO), lo, hi).mul(m).intoArray(dst, dstOff + i);
+            lookup(bytes.rearrange(DUP_HI), lo, hi).mul(m).intoArray(dst, dstOff + i + 8);
+        }
+        for (; i < len; i++) {
+            long e = start + i;
+            dst[dstOff + i] = table[code(packed, e)] * absmax[(int) (absOff + e / blockSize - firstBlock)];
+        }
+    }
+
+    /** Byte lanes 0,0,1,1,2,2,3,3 and 4,4,5,5,6,6,7,7: each byte feeds its high then its low nibble. */
+    private static final VectorShuffle<Byte> DUP_LO = VectorShuffle.fromValues(Vec.B, 0, 0, 1, 1, 2, 2, 3, 3);
+    private static final VectorShuffle<Byte> DUP_HI = VectorShuffle.fromValues(Vec.B, 4, 4, 5, 5, 6, 6, 7, 7);
+    private static final IntVector NIBBLE_SHIFT = IntVector.fromArray(Vec.I, new int[] {4, 0, 4, 0, 4, 0, 4, 0}, 0);
+
+    private static FloatVector lookup(ByteVector dupBytes, FloatVector lo, FloatVector hi) {
+        var idx = ((IntVector) dupBytes.convertShape(VectorOperators.B2I, Vec.I, 0)).and(0xFF)
+                .lanewise(VectorOperators.LSHR, NIBBLE_SHIFT).and(15);
+        VectorShuffle<Float> sh = idx.and(7).toShuffle().cast(Vec.F);
+        VectorMask<Float> upper = idx.compare(VectorOperators.GE, 8).cast(Vec.F);
+        return lo.rearrange(sh).blend(hi.rearrange(sh), upper);
+    }
+
+    /** Scalar twin of {@link #dequantize}. */
+    public static void dequantizeScalar(byte[] packed, long start, int len, FourBitCodebook cb, int blockSize,
+            float[] absmax, int absOff, float[] dst, int dstOff) {
+        checkDequantize(packed.length, start, len, blockSize, absmax.length, absOff, dst.length, dstOff);
+        long firstBlock = start / blockSize;
+        for (int i = 0; i < len; i++) {
+            long e = start + i;
+            dst[dstOff + i] = cb.value(code(packed, e)) * absmax[(int) (absOff + e / blockSize - firstBlock)];
+        }
+    }
+}

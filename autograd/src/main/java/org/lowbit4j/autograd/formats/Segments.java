@@ -1,0 +1,26 @@
+package org.lowbit4j.autograd.formats;
+
+import java.lang.foreign.MemorySegment;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Views of ND4J buffers as {@link MemorySegment}s, for the bulk codecs of this package. */
+public final class Segments {
+    private Segments() {
+    }
+
+    /**
+     * @param arr a C-ordered array with element-wise stride 1 (any data type)
+     * @return a segment over exactly its {@code length * elementSize} bytes (valid while {@code arr} is alive)
+     * @throws IllegalArgumentException if the array is not contiguous
+     */
+    public static MemorySegment of(INDArray arr) {
+        if (arr.ordering() != 'c' || (arr.length() > 1 && arr.elementWiseStride() != 1)) {
+            throw new IllegalArgumentException("array must be C-ordered and contiguous, got order '"
+                    + arr.ordering() + "' stride " + arr.elementWiseStride() + " shape "
+                    + java.util.Arrays.toString(arr.shape()));
+        }
+        long size = arr.dataType().width();
+        return MemorySegment.ofAddress(arr.data().addressPointer().address() + arr.offset() * size)
+                .reinterpret(arr.length() * size);
+    }
+}

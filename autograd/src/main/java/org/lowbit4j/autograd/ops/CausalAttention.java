@@ -1,0 +1,180 @@
+package org.lowbit4j.autograd.ops;
+
+import java.lang.ref.Reference;
+import java.util.Arrays;
+import org.lowbit4j.autograd.Function;
+import org.lowbit4j.autograd.blas.Gemm;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * Causal scaled-dot-product attention with grouped-query heads as one primitive.
+ *
+ * <p>Inputs q [B, T, H, D], k and v [B, T, K, D] with H divisible by K; query head h reads key/value
+ * head h / (H / K). Output [B, T, H, D]. Forward per (b, h): S = q k^T / sqrt(D) (a GEMM),
+ * causal mask and row softmax P (saved), O = P v (a GEMM). Backward per (b, h): dV += P^T dO,
+ * dP = dO v^T, dS = P (dP - rowsum(dP P)) / sqrt(D), dQ = dS k, dK += dS^T q, all GEMMs except the
+ * softmax step; gradients of grouped K/V heads accumulate over their query heads in head order.
+ */
+public final class CausalAttention extends Function {
+    private long bs;
+    private long t;
+    private long h;
+    private long kv;
+    private long d;
+    private double scale;
+    /** [B, H, T, D], [B, K, T, D], [B, K, T, D] dense copies, and probabilities [B, H, T, T]. */
+    private INDArray qh;
+    private INDArray kh;
+    private INDArray vh;
+    private INDArray probs;
+
+    @Override
+    protected INDArray forward(INDArray... in) {
+        long[] qs = in[0].shape();
+        long[] ks = in[1].shape();
+        long[] vs = in[2].shape();
+        if (qs.length != 4 || ks.length != 4 || !Arrays.equals(ks, vs) || qs[0] != ks[0] || qs[1] != ks[1]
+                || qs[3] != ks[3] || ks[2] == 0 || qs[2] % ks[2] != 0) {
+            throw new IllegalArgumentException(name() + ": expected q [B, T, H, D] and k, v [B, T, K, D] with H divisible"
+                    + " by K; got q " + Arrays.toString(qs) + ", k " + Arrays.toString(ks) + ", v " + Arrays.toString(vs));
+        }
+        Shapes.requireFloat(name(), "q", in[0]);
+        bs = qs[0];
+        t = qs[1];
+        h = qs[2];
+        kv = ks[2];
+        d = qs[3];
+        scale = 1.0 / Math.sqrt(d);
+        qh = in[0].permute(0, 2, 1, 3).dup('c');
+        kh = in[1].permute(0, 2, 1, 3).dup('c');
+        vh = in[2].permute(0, 2, 1, 3).dup('c');
+        long bytes = Math.multiplyExact(Math.multiplyExact(bs * h, t), t) * (qh.dataType().width());
+        if (bytes > Integer.MAX_VALUE * 8L) {
+            throw new IllegalArgumentException(name() + ": score matrix [" + bs + ", " + h + ", " + t + ", " + t
+                    + "] would need " + bytes + " bytes");
+        }
+        probs = Nd4j.create(qh.dataType(), new long[] {bs, h, t, t}, 'c');
+        INDArray out = Nd4j.create(qh.dataType(), new long[] {bs, h, t, d}, 'c');
+        long group = h / kv;
+        Buf p = Buf.of(probs);
+        for (long b = 0; b < bs; b++) {
+            for (long hi = 0; hi < h; hi++) {
+                long ki = hi / group;
+                INDArray s = mat(probs, b, hi);
+                Gemm.gemm(mat(qh, b, hi), false, mat(kh, b, ki), true, s, scale, 0.0);
+                causalSoftmax(p, (b * h + hi) * t * t, t);
+                Gemm.gemm(s, false, mat(vh, b, ki), false, mat(out, b, hi), 1.0, 0.0);
+            }
+        }
+        Reference.reachabilityFence(p);
+        if (!needsGrad(1) && !needsGrad(0)) {
+            // dV needs only P and dO
+            qh = null;
+            kh = null;
+        }
+        return out.permute(0, 2, 1, 3).dup('c');
+    }
+
+    @Override
+    protected INDArray[] backward(INDArray g) {
+        INDArray gh = g.permute(0, 2, 1, 3).dup('c'); // [B, H, T, D]
+        long group = h / kv;
+        boolean wantQ = needsGrad(0);
+        boolean wantK = needsGrad(1);
+        boolean wantV = needsGrad(2);
+        INDArray dq = wantQ ? Nd4j.create(qh.dataType(), new long[] {bs, h, t, d}, 'c') : null;
+        INDArray dk = wantK ? Nd4j.zeros(kh.dataType(), bs, kv, t, d) : null;
+        INDArray dv = wantV ? Nd4j.zeros(vh.dataType(), bs, kv, t, d) : null;
+        INDArray dp = Nd4j.create(probs.dataType(), new long[] {t, t}, 'c');
+        Buf bp = Buf.of(probs);
+        Buf bdp = Buf.of(dp);
+        for (long b = 0; b < bs; b++) {
+            for (long hi = 0; hi < h; hi++) {
+                long ki = hi / group;
+                INDArray p = mat(probs, b, hi);
+                INDArray go = mat(gh, b, hi);
+                if (wantV) {
+                    Gemm.gemm(p, true, go, false, mat(dv, b, ki), 1.0, 1.0);
+                }
+                if (wantQ || wantK) {
+                    Gemm.gemm(go, false, mat(vh, b, ki), true, dp, 1.0, 0.0);
+                    softmaxBackward(bp, (b * h + hi) * t * t, bdp, t, scale);
+                    if (wantQ) {
+                        Gemm.gemm(dp, false, mat(kh, b, ki), false, mat(dq, b, hi), 1.0, 0.0);
+                    }
+                    if (wantK) {
+                        Gemm.gemm(dp, true, mat(qh, b, hi), false, mat(dk, b, ki), 1.0, 1.0);
+                    }
+                }
+            }
+        }
+        Reference.reachabilityFence(bp);
+        Reference.reachabilityFence(bdp);
+        return new INDArray[] {
+            wantQ ? dq.permute(0, 2, 1, 3).dup('c') : null,
+            wantK ? dk.permute(0, 2, 1, 3).dup('c') : null,
+            wantV ? dv.permute(0, 2, 1, 3).dup('c') : null};
+    }
+
+    @Override
+    protected void release() {
+        qh = null;
+        kh = null;
+        vh = null;
+        probs = null;
+    }
+
+    /** @return the [T, X] matrix (b, i) of a dense [B, I, T, X] array, as a C-ordered view */
+    private static INDArray mat(INDArray x4, long b, long i) {
+        return x4.get(NDArrayIndex.point(b), NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.all());
+    }
+
+    /**
+     * In place on the [T, T] block at {@code base}: row r keeps softmax over columns 0..r and zeros
+     * the future columns. Sums in double.
+     */
+    static void causalSoftmax(Buf s, long base, long t) {
+        for (long r = 0; r < t; r++) {
+            long row = base + r * t;
+            double max = Double.NEGATIVE_INFINITY;
+            for (long j = 0; j <= r; j++) {
+                max = Math.max(max, s.get(row + j));
+            }
+            double sum = 0;
+            for (long j = 0; j <= r; j++) {
+                double e = Math.exp(s.get(row + j) - max);
+                s.set(row + j, e);
+                sum += e;
+            }
+            // NOTE: normalize the stored (possibly float-rounded) values by the double sum: the
+            // row then sums to 1 within one rounding per element.
+            double inv = 1.0 / sum;
+            for (long j = 0; j <= r; j++) {
+                s.set(row + j, s.get(row + j) * inv);
+            }
+            for (long j = r + 1; j < t; j++) {
+                s.set(row + j, 0.0);
+            }
+        }
+    }
+
+    /** In place on dP (a dense [T, T] buffer): dS = P (dP - rowsum(dP P)) * scale, causal part only. */
+    static void softmaxBackward(Buf p, long base, Buf dp, long t, double scale) {
+        for (long r = 0; r < t; r++) {
+            long prow = base + r * t;
+            long drow = r * t;
+            double dot = 0;
+            for (long j = 0; j <= r; j++) {
+                dot += dp.get(drow + j) * p.get(prow + j);
+            }
+            for (long j = 0; j <= r; j++) {
+                dp.set(drow + j, p.get(prow + j) * (dp.get(drow + j) - dot) * scale);
+            }
+            for (long j = r + 1; j < t; j++) {
+                dp.set(drow + j, 0.0);
+            }
+        }
+    }
+}

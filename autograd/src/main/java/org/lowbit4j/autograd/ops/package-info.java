@@ -1,0 +1,12 @@
+/**
+ * The engine's primitives: one {@link org.lowbit4j.autograd.Function} subclass per differentiable
+ * operation, each saving in {@code forward} what its hand-written {@code backward} needs.
+ *
+ * <p>Most users call them through {@link org.lowbit4j.autograd.F}. Every primitive works for FLOAT and
+ * DOUBLE inputs and keeps the input data type. Matrix products go through
+ * {@link org.lowbit4j.autograd.blas.Gemm}. Row kernels (softmax, cross-entropy, RoPE, RMSNorm,
+ * embedding) read ND4J buffers through {@link java.lang.foreign.MemorySegment}s and accumulate in
+ * double. {@link org.lowbit4j.autograd.ops.StraightThroughRound} doubles as the example of a
+ * user-written custom node.
+ */
+package org.lowbit4j.autograd.ops;

@@ -1,0 +1,22 @@
+package org.lowbit4j.datasets.synthetic;
+
+/** The synthetic tasks; each line starts with the task's {@link #tag()} and a colon. */
+public enum TaskKind {
+    /** {@code copy: abc = abc}. */
+    COPY("copy"),
+    /** {@code add: 12+34 = 46}: decimal sum of two non-negative integers. */
+    ADD("add"),
+    /** {@code rev: abc = cba}. */
+    REVERSE("rev");
+
+    private final String tag;
+
+    TaskKind(String tag) {
+        this.tag = tag;
+    }
+
+    /** @return the line prefix before the colon */
+    public String tag() {
+        return tag;
+    }
+}

@@ -1,0 +1,212 @@
+package org.lowbit4j.examples.bench;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.lowbit4j.autograd.blas.BlasBackend;
+import org.lowbit4j.autograd.blas.Gemm;
+import org.lowbit4j.autograd.blas.BlasBackends;
+import org.lowbit4j.autograd.blas.Nd4jBlas;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * fp32 GEMM throughput, GFLOP/s, of every path side by side: ND4J's {@code INDArray.mmul} (what
+ * plain ND4J code writes), {@code Nd4j.gemm}, and the lowbit4j {@link Gemm} facade on each CBLAS
+ * library it can use. Shapes: 512³, 1024³, 2048³ and the stories15M training GEMMs
+ * (B*T = 2048 tokens, dim 288, hidden 768, vocab 32000, 6 heads of 48, seq 256).
+ *
+ * <p>Usage: {@code ./lowbit4j bench gemm [--budget SECONDS] [--only SUBSTRING] [--no-mmul]}.
+ * Each cell is the median of several timed runs (about {@code budget} seconds, at least 3) after
+ * warm-up. Compare with {@code examples/scripts/numpy_gemm.py} run in the same minutes.
+ */
+public final class GemmBench {
+    private GemmBench() {
+    }
+
+    /**
+     * One benchmark shape: C[M, N] = op(A) op(B) with K the inner size, batch > 1 for a batched product.
+     *
+     * @param name label in the table
+     */
+    record Shape(String name, int m, int n, int k, boolean ta, boolean tb, int batch) {
+        Shape {
+            if (m < 1 || n < 1 || k < 1 || batch < 1) {
+                throw new IllegalArgumentException("shape sizes must be >= 1: " + m + "x" + n + "x" + k + " batch " + batch);
+            }
+        }
+
+        double flops() {
+            return 2.0 * m * n * k * batch;
+        }
+    }
+
+    /** The shapes measured, square sizes first, then the stories15M training step's products. */
+    static List<Shape> shapes() {
+        int bt = 2048;
+        int d = 288;
+        int h = 768;
+        int v = 32000;
+        return List.of(
+                new Shape("512^3", 512, 512, 512, false, false, 1),
+                new Shape("1024^3", 1024, 1024, 1024, false, false, 1),
+                new Shape("2048^3", 2048, 2048, 2048, false, false, 1),
+                new Shape("q/k/v/o fwd x·Wᵀ [2048,288]x[288,288]ᵀ", bt, d, d, false, true, 1),
+                new Shape("w1/w3 fwd x·Wᵀ [2048,288]x[768,288]ᵀ", bt, h, d, false, true, 1),
+                new Shape("w2 fwd x·Wᵀ [2048,768]x[288,768]ᵀ", bt, d, h, false, true, 1),
+                new Shape("cls fwd x·Wᵀ [2048,288]x[32000,288]ᵀ", bt, v, d, false, true, 1),
+                new Shape("q/k/v/o dX g·W [2048,288]x[288,288]", bt, d, d, false, false, 1),
+                new Shape("w1/w3 dX g·W [2048,768]x[768,288]", bt, d, h, false, false, 1),
+                new Shape("w2 dX g·W [2048,288]x[288,768]", bt, h, d, false, false, 1),
+                new Shape("cls dX g·W [2048,32000]x[32000,288]", bt, d, v, false, false, 1),
+                new Shape("q/k/v/o dW gᵀ·x [2048,288]ᵀx[2048,288]", d, d, bt, true, false, 1),
+                new Shape("w1/w3 dW gᵀ·x [2048,768]ᵀx[2048,288]", h, d, bt, true, false, 1),
+                new Shape("w2 dW gᵀ·x [2048,288]ᵀx[2048,768]", d, h, bt, true, false, 1),
+                new Shape("cls dW gᵀ·x [2048,32000]ᵀx[2048,288]", v, d, bt, true, false, 1),
+                new Shape("attn scores Q·Kᵀ 48x[256,48]x[256,48]ᵀ", 256, 256, 48, false, true, 48),
+                new Shape("attn out P·V 48x[256,256]x[256,48]", 256, 48, 256, false, false, 48));
+    }
+
+    /** A timed operation. */
+    @FunctionalInterface
+    interface Op {
+        void run();
+    }
+
+    /**
+     * Runs the benchmark and prints a Markdown table.
+     *
+     * @param args {@code --budget SECONDS} (default 1.5), {@code --only SUBSTRING}, {@code --no-mmul}
+     * @throws IllegalArgumentException on an unknown option
+     */
+    public static void run(String[] args) {
+        double budget = 1.5;
+        String only = null;
+        boolean mmul = true;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--budget" -> budget = Double.parseDouble(value(args, ++i, "--budget"));
+                case "--only" -> only = value(args, ++i, "--only");
+                case "--no-mmul" -> mmul = false;
+                default -> throw new IllegalArgumentException("GemmBench: unknown option '" + args[i]
+                        + "'; expected --budget SECONDS, --only SUBSTRING, --no-mmul");
+            }
+        }
+        BlasBackend active = Gemm.backend();
+        List<BlasBackend> cblas = BlasBackends.cblasLibraries();
+        System.out.printf(Locale.ROOT, "# lowbit4j GemmBench, fp32, %d cores, ND4J %s threads%n",
+                Runtime.getRuntime().availableProcessors(),
+                Nd4j.getExecutioner().getEnvironmentInformation().get("omp.threads"));
+        System.out.println("# active Gemm backend: " + active.describe());
+        for (BlasBackend b : cblas) {
+            System.out.println("# available: " + b.describe());
+        }
+        List<String> cols = new ArrayList<>();
+        if (mmul) {
+            cols.add("ND4J mmul");
+        }
+        cols.add("Nd4j.gemm");
+        for (BlasBackend b : cblas) {
+            cols.add("Gemm[" + b.kind() + "]");
+        }
+        System.out.println();
+        System.out.println("| shape (M×N×K) | " + String.join(" | ", cols) + " | Gemm / ND4J mmul |");
+        System.out.println("|---|" + "---:|".repeat(cols.size() + 1));
+        System.out.println("(GFLOP/s, median; batched rows: ND4J columns use Nd4j.matmul on rank-3 arrays)");
+        Nd4j.getRandom().setSeed(1);
+        for (Shape s : shapes()) {
+            if (only != null && !s.name().contains(only)) {
+                continue;
+            }
+            INDArray a = s.batch() == 1 ? Nd4j.rand(DataType.FLOAT, s.ta() ? s.k() : s.m(), s.ta() ? s.m() : s.k())
+                    : Nd4j.rand(DataType.FLOAT, s.batch(), s.ta() ? s.k() : s.m(), s.ta() ? s.m() : s.k());
+            INDArray b = s.batch() == 1 ? Nd4j.rand(DataType.FLOAT, s.tb() ? s.n() : s.k(), s.tb() ? s.k() : s.n())
+                    : Nd4j.rand(DataType.FLOAT, s.batch(), s.tb() ? s.n() : s.k(), s.tb() ? s.k() : s.n());
+            INDArray c = s.batch() == 1 ? Nd4j.create(DataType.FLOAT, s.m(), s.n())
+                    : Nd4j.create(DataType.FLOAT, s.batch(), s.m(), s.n());
+            // rank-3 mmul is not defined in ND4J: for batches both ND4J columns use Nd4j.matmul
+            INDArray a3 = s.ta() && s.batch() > 1 ? a.permute(0, 2, 1) : a;
+            INDArray b3 = s.tb() && s.batch() > 1 ? b.permute(0, 2, 1) : b;
+            List<Op> ops = new ArrayList<>();
+            if (mmul) {
+                INDArray av = s.ta() ? a.transpose() : a;
+                INDArray bv = s.tb() ? b.transpose() : b;
+                ops.add(s.batch() == 1 ? () -> av.mmul(bv) : () -> Nd4j.matmul(a3, b3));
+            }
+            ops.add(s.batch() == 1 ? () -> Nd4j.gemm(a, b, c, s.ta(), s.tb(), 1.0, 0.0)
+                    : () -> Nd4j.matmul(a3, b3, c, false, false, false));
+            for (BlasBackend be : cblas) {
+                Op g = s.batch() == 1 ? () -> Gemm.gemm(a, s.ta(), b, s.tb(), c, 1.0, 0.0)
+                        : () -> Gemm.gemmBatched(a, s.ta(), b, s.tb(), c, 1.0, 0.0);
+                ops.add(() -> {
+                    Gemm.useBackend(be);
+                    g.run();
+                });
+            }
+            double[] gf = gflops(ops, s.flops(), budget);
+            Gemm.useBackend(active);
+            int nd4jCol = mmul ? 1 : 0;
+            double best = active instanceof Nd4jBlas ? gf[nd4jCol] : gf[nd4jCol + 1 + cblas.indexOf(active)];
+            StringBuilder line = new StringBuilder("| " + s.name() + " | ");
+            for (double g : gf) {
+                line.append(String.format(Locale.ROOT, "%.1f | ", g));
+            }
+            line.append(mmul ? String.format(Locale.ROOT, "%.2f× |", best / gf[0]) : "– |");
+            System.out.println(line);
+        }
+    }
+
+    /**
+     * Times several operations interleaved (one run of each per round), so that the machine's
+     * drifting speed affects all of them alike; about {@code budgetSeconds} per operation.
+     *
+     * @return the median GFLOP/s of each operation, in order
+     */
+    static double[] gflops(List<Op> ops, double flops, double budgetSeconds) {
+        int n = ops.size();
+        double firstSum = 0;
+        for (Op op : ops) {
+            long t0 = System.nanoTime();
+            op.run();
+            double first = (System.nanoTime() - t0) / 1e9;
+            firstSum += first;
+            if (first < 0.5) {
+                op.run();
+            }
+        }
+        int rounds = (int) Math.max(3, Math.min(50, Math.round(budgetSeconds * n / Math.max(firstSum, 1e-6))));
+        double[][] t = new double[n][rounds];
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < n; i++) {
+                long s = System.nanoTime();
+                ops.get(i).run();
+                t[i][r] = (System.nanoTime() - s) / 1e9;
+            }
+        }
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            Arrays.sort(t[i]);
+            double median = rounds % 2 == 1 ? t[i][rounds / 2] : 0.5 * (t[i][rounds / 2 - 1] + t[i][rounds / 2]);
+            out[i] = flops / median / 1e9;
+        }
+        return out;
+    }
+
+    private static String value(String[] args, int i, String opt) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException("GemmBench: " + opt + " needs a value");
+        }
+        return args[i];
+    }
+
+    /**
+     * Entry point.
+     *
+     * @param args as for {@link #run(String[])}
+     */
+    public static void main(String[] args) {
+        run(args);
+    }
+}

@@ -1,0 +1,70 @@
+package org.lowbit4j.optim.kernel;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The fused AdamW element update (see {@link AdamCoeffs}): one pass reads the parameter, gradient and both
+ * fp32 moments, and writes the parameter and moments back.
+ *
+ * <p>{@link #step} uses the Vector API; {@link #stepScalar} is its scalar twin. Both perform the same IEEE
+ * float32 operations in the same order (no fused multiply-add), so their results are bitwise equal.
+ */
+public final class AdamKernel {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+    private AdamKernel() {
+    }
+
+    /**
+     * Updates elements {@code [0, len)} of a window.
+     *
+     * @param p parameters (float32), elements from {@code pOff} updated in place
+     * @param g gradients (float32), read from element {@code pOff}
+     * @param pOff first element in {@code p} and {@code g}
+     * @param m first moments, from {@code sOff}, updated in place
+     * @param v second moments, from {@code sOff}, updated in place
+     * @param sOff first element in {@code m} and {@code v}
+     * @param len elements to update
+     * @param c the step's constants
+     */
+    public static void step(MemorySegment p, MemorySegment g, long pOff, float[] m, float[] v, int sOff, int len,
+            AdamCoeffs c) {
+        int lanes = F.length();
+        int i = 0;
+        for (; i <= len - lanes; i += lanes) {
+            long byteOff = (pOff + i) * 4;
+            var gv = FloatVector.fromMemorySegment(F, g, byteOff, ORDER);
+            var mv = FloatVector.fromArray(F, m, sOff + i).mul(c.beta1()).add(gv.mul(c.oneMinusBeta1()));
+            var vv = FloatVector.fromArray(F, v, sOff + i).mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
+            var denom = vv.lanewise(VectorOperators.SQRT).mul(c.invSqrtBc2()).add(c.eps());
+            var pv = FloatVector.fromMemorySegment(F, p, byteOff, ORDER).mul(c.decay())
+                    .sub(mv.div(denom).mul(c.stepSize()));
+            mv.intoArray(m, sOff + i);
+            vv.intoArray(v, sOff + i);
+            pv.intoMemorySegment(p, byteOff, ORDER);
+        }
+        stepScalar(p, g, pOff + i, m, v, sOff + i, len - i, c);
+    }
+
+    /** Scalar twin of {@link #step}: same arguments, bitwise the same results. */
+    public static void stepScalar(MemorySegment p, MemorySegment g, long pOff, float[] m, float[] v, int sOff,
+            int len, AdamCoeffs c) {
+        for (int i = 0; i < len; i++) {
+            float gi = g.getAtIndex(FLOAT, pOff + i);
+            float mi = m[sOff + i] * c.beta1() + gi * c.oneMinusBeta1();
+            float vi = v[sOff + i] * c.beta2() + gi * gi * c.oneMinusBeta2();
+            float denom = (float) Math.sqrt(vi) * c.invSqrtBc2() + c.eps();
+            float pi = p.getAtIndex(FLOAT, pOff + i) * c.decay() - mi / denom * c.stepSize();
+            m[sOff + i] = mi;
+            v[sOff + i] = vi;
+            p.setAtIndex(FLOAT, pOff + i, pi);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package org.lowbit4j.optim.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.lowbit4j.autograd.formats.BlockwiseMapCodec;
+import org.lowbit4j.autograd.formats.DynamicMaps;
+
+class MapEncoderTest {
+    private static final float[][] MAPS = {DynamicMaps.signed8(), DynamicMaps.unsigned8(), DynamicMaps.signed4()};
+
+    @Test
+    void fastEncodeEqualsBinarySearchAndTheFormatsCodec() {
+        Random r = new Random(1);
+        for (float[] map : MAPS) {
+            var enc = new MapEncoder(map);
+            float[] special = {0f, -0f, 1f, -1f, 1.0000001f, -1.0000001f, Float.MIN_VALUE, -Float.MIN_VALUE,
+                Float.MAX_VALUE, -Float.MAX_VALUE, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1e-8f, 2e-7f};
+            for (float x : special) {
+                assertEquals(enc.encodeReference(x), enc.encode(x), "x = " + x);
+                assertEquals(BlockwiseMapCodec.nearestCode(map, x), enc.encode(x), "x = " + x);
+            }
+            // Every midpoint and its float neighbours: the decision boundaries themselves.
+            for (int k = 0; k + 1 < map.length; k++) {
+                float mid = (map[k] + map[k + 1]) / 2f;
+                for (float x : new float[] {mid, Math.nextUp(mid), Math.nextDown(mid)}) {
+                    assertEquals(enc.encodeReference(x), enc.encode(x), "x = " + x);
+                    assertEquals(BlockwiseMapCodec.nearestCode(map, x), enc.encode(x), "x = " + x);
+                }
+            }
+            for (int i = 0; i < 200_000; i++) {
+                float x = (float) ((r.nextBoolean() ? 1 : -1) * Math.pow(10, -9 * r.nextDouble()));
+                assertEquals(enc.encodeReference(x), enc.encode(x), "x = " + x);
+            }
+            for (int i = 0; i < 20_000; i++) {
+                float x = (float) (2 * r.nextDouble() - 1);
+                assertEquals(BlockwiseMapCodec.nearestCode(map, x), enc.encode(x), "x = " + x);
+            }
+        }
+    }
+
+    @Test
+    void encodesToTheNearestValueWithinTheMapsResolution() {
+        Random r = new Random(2);
+        for (float[] map : MAPS) {
+            var enc = new MapEncoder(map);
+            float lo = map[0];
+            for (int i = 0; i < 50_000; i++) {
+                float x = lo + (1 - lo) * r.nextFloat();
+                int c = enc.encode(x);
+                float err = Math.abs(enc.value(c) - x);
+                assertTrue(err <= enc.resolution(c) + 1e-7f, "x = " + x + " code " + c + " err " + err);
+                // Nearest: no other code is strictly closer.
+                for (int k = Math.max(0, c - 1); k <= Math.min(map.length - 1, c + 1); k++) {
+                    assertTrue(Math.abs(map[k] - x) >= err - 1e-7f, "code " + k + " closer to " + x);
+                }
+            }
+            assertEquals(0f, enc.value(enc.zeroCode()));
+        }
+    }
+
+    @Test
+    void rejectsUnsortedMaps() {
+        assertThrows(IllegalArgumentException.class, () -> new MapEncoder(new float[] {0f, 1f, 0.5f}));
+        assertThrows(IllegalArgumentException.class, () -> new MapEncoder(new float[] {1f}));
+    }
+}
