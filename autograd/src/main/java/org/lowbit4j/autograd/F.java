@@ -21,6 +21,7 @@ import org.lowbit4j.autograd.ops.Rope;
 import org.lowbit4j.autograd.ops.Rsqrt;
 import org.lowbit4j.autograd.ops.Scale;
 import org.lowbit4j.autograd.ops.Sigmoid;
+import org.lowbit4j.autograd.ops.Silu;
 import org.lowbit4j.autograd.ops.Slice;
 import org.lowbit4j.autograd.ops.Softmax;
 import org.lowbit4j.autograd.ops.Sub;
@@ -91,9 +92,25 @@ public final class F {
         return new Sigmoid().apply(a);
     }
 
-    /** @return a * sigmoid(a), composed from {@link #mul} and {@link #sigmoid} */
+    /**
+     * @return a * sigmoid(a); runs the fused primitive {@link #siluFused}, tested equal to the
+     *     composition {@link #siluComposite} of {@link #mul} and {@link #sigmoid}
+     */
     public static Tensor silu(Tensor a) {
+        return siluFused(a);
+    }
+
+    /** @return a * sigmoid(a), composed from {@link #mul} and {@link #sigmoid} (the reference) */
+    public static Tensor siluComposite(Tensor a) {
         return mul(a, sigmoid(a));
+    }
+
+    /**
+     * @return a * sigmoid(a) as one primitive (one pass each way, saves only a); equal to
+     *     {@link #siluComposite} within 1e-12 in DOUBLE
+     */
+    public static Tensor siluFused(Tensor a) {
+        return new Silu().apply(a);
     }
 
     // ---- reductions ----
@@ -213,8 +230,8 @@ public final class F {
     }
 
     /**
-     * RMSNorm as one primitive with a hand-written backward (one pass per row, accumulating in
-     * double); equal to {@link #rmsNormComposite} within 1e-12 in DOUBLE. {@link #rmsNorm} uses it.
+     * RMSNorm as one primitive with a hand-written backward (one pass per row; DOUBLE accumulates
+     * in double, FLOAT in Vector API lanes); equal to {@link #rmsNormComposite} within 1e-12 in DOUBLE. {@link #rmsNorm} uses it.
      *
      * @param x [..., C]
      * @param weight [C]

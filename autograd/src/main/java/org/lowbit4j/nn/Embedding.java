@@ -25,6 +25,7 @@ public class Embedding extends Module {
      * @param weight [V, C], not copied
      * @throws IllegalArgumentException if not 2-D
      */
+    @SuppressWarnings("this-escape") // registerParameter is final and touches only Module state
     public Embedding(INDArray weight) {
         if (weight.rank() != 2) {
             throw new IllegalArgumentException("Embedding weight must be [V, C], got shape "

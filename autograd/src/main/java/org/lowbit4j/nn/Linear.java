@@ -42,6 +42,7 @@ public class Linear extends Layer {
      * @param weight [out, in]
      * @throws IllegalArgumentException if the weight is not 2-D
      */
+    @SuppressWarnings("this-escape") // registerParameter is final and touches only Module state
     public Linear(Tensor weight) {
         if (weight.rank() != 2) {
             throw new IllegalArgumentException("Linear weight must be [out, in], got shape "

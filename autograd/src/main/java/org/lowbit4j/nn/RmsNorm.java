@@ -19,6 +19,7 @@ public class RmsNorm extends Layer {
      * @param eps added to the mean square, &gt; 0 (default {@link #DEFAULT_EPS})
      * @throws IllegalArgumentException for a non-positive dim or eps
      */
+    @SuppressWarnings("this-escape") // registerParameter is final and touches only Module state
     public RmsNorm(long dim, double eps, DataType dataType) {
         if (!(eps > 0)) {
             throw new IllegalArgumentException("RmsNorm eps must be > 0, got " + eps);

@@ -129,6 +129,27 @@ class CausalAttentionTest {
     }
 
     @Test
+    void floatPathMatchesDouble() {
+        // FLOAT runs the Vector API softmax kernels; T = 37 exercises their tail loops
+        INDArray qd = TestArrays.uniform(98, -2, 2, 2, 37, 4, 8);
+        INDArray kd = TestArrays.uniform(99, -2, 2, 2, 37, 2, 8);
+        INDArray vd = TestArrays.uniform(100, -2, 2, 2, 37, 2, 8);
+        INDArray seed = TestArrays.uniform(101, -1, 1, 2, 37, 4, 8);
+        Tensor[] dbl = {Tensor.parameter(qd), Tensor.parameter(kd), Tensor.parameter(vd)};
+        Tensor[] flt = {Tensor.parameter(qd.castTo(DataType.FLOAT)), Tensor.parameter(kd.castTo(DataType.FLOAT)),
+            Tensor.parameter(vd.castTo(DataType.FLOAT))};
+        Tensor yd = F.causalAttention(dbl[0], dbl[1], dbl[2]);
+        Tensor yf = F.causalAttention(flt[0], flt[1], flt[2]);
+        assertEquals(0.0, yf.value().castTo(DataType.DOUBLE).sub(yd.value()).amaxNumber().doubleValue(), 2e-5);
+        yd.backward(seed);
+        yf.backward(seed.castTo(DataType.FLOAT));
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0.0, flt[i].grad().castTo(DataType.DOUBLE).sub(dbl[i].grad()).amaxNumber().doubleValue(), 1e-4,
+                    "gradient " + i);
+        }
+    }
+
+    @Test
     void floatAndShapeErrors() {
         Tensor q = Tensor.parameter(Nd4j.rand(DataType.FLOAT, 2, 8, 4, 8));
         Tensor k = Tensor.parameter(Nd4j.rand(DataType.FLOAT, 2, 8, 2, 8));

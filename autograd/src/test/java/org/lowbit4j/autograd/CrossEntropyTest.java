@@ -100,5 +100,16 @@ class CrossEntropyTest {
         assertEquals(DataType.FLOAT, logits.grad().dataType());
         assertEquals(reference(logits.value().castTo(DataType.DOUBLE), new long[] {5, 0, 2}, -100),
                 l.value().getDouble(0), 1e-6);
+        // gradient of the FLOAT (Vector API) path against DOUBLE, V = 37 for the tail loop
+        INDArray xd = TestArrays.uniform(105, -4, 4, 4, 37);
+        INDArray t = TestArrays.longs(new long[] {36, -100, 0, 17}, 4);
+        Tensor pd = Tensor.parameter(xd);
+        Tensor pf = Tensor.parameter(xd.castTo(DataType.FLOAT));
+        Tensor ld = F.crossEntropy(pd, t, -100);
+        Tensor lf = F.crossEntropy(pf, t, -100);
+        assertEquals(ld.value().getDouble(0), lf.value().getDouble(0), 1e-5);
+        ld.backward();
+        lf.backward();
+        assertEquals(0.0, pf.grad().castTo(DataType.DOUBLE).sub(pd.grad()).amaxNumber().doubleValue(), 1e-6);
     }
 }

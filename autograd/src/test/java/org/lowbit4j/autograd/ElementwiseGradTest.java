@@ -76,6 +76,26 @@ class ElementwiseGradTest {
         GradientCheck.assertGradients("rsqrt", () -> F.rsqrt(pos), pos);
         GradientCheck.assertGradients("sigmoid", () -> F.sigmoid(F.scale(x, 3)), x);
         GradientCheck.assertGradients("silu", () -> F.silu(F.scale(x, 3)), x);
+        GradientCheck.assertGradients("siluComposite", () -> F.siluComposite(F.scale(x, 3)), x);
+    }
+
+    @Test
+    void fusedSiluEqualsComposite() {
+        Tensor x1 = Tensor.parameter(TestArrays.uniform(8, -6, 6, 4, 5, 7));
+        Tensor x2 = Tensor.parameter(x1.value().dup());
+        org.nd4j.linalg.api.ndarray.INDArray seed = TestArrays.uniform(9, -1, 1, 4, 5, 7);
+        Tensor a = F.siluComposite(x1);
+        Tensor b = F.siluFused(x2);
+        assertEquals(0.0, a.value().sub(b.value()).amaxNumber().doubleValue(), 1e-12);
+        a.backward(seed);
+        b.backward(seed);
+        assertEquals(0.0, x1.grad().sub(x2.grad()).amaxNumber().doubleValue(), 1e-12);
+        // FLOAT (Vector API path) against the DOUBLE result
+        Tensor xf = Tensor.parameter(x1.value().castTo(DataType.FLOAT));
+        Tensor yf = F.silu(xf);
+        yf.backward(seed.castTo(DataType.FLOAT));
+        assertEquals(0.0, yf.value().castTo(DataType.DOUBLE).sub(b.value()).amaxNumber().doubleValue(), 1e-5);
+        assertEquals(0.0, xf.grad().castTo(DataType.DOUBLE).sub(x2.grad()).amaxNumber().doubleValue(), 1e-5);
     }
 
     @Test

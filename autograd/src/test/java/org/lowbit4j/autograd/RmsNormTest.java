@@ -58,6 +58,24 @@ class RmsNormTest {
     }
 
     @Test
+    void floatPathMatchesDouble() {
+        INDArray xd = TestArrays.uniform(65, -3, 3, 5, 37);
+        INDArray wd = TestArrays.uniform(66, -1, 1, 37);
+        INDArray seed = TestArrays.uniform(67, -1, 1, 5, 37);
+        Tensor x1 = Tensor.parameter(xd);
+        Tensor w1 = Tensor.parameter(wd);
+        Tensor x2 = Tensor.parameter(xd.castTo(DataType.FLOAT));
+        Tensor w2 = Tensor.parameter(wd.castTo(DataType.FLOAT));
+        Tensor a = F.rmsNorm(x1, w1, 1e-5);
+        Tensor b = F.rmsNorm(x2, w2, 1e-5);
+        assertEquals(0.0, maxAbsDiff(a.value(), b.value().castTo(DataType.DOUBLE)), 1e-5);
+        a.backward(seed);
+        b.backward(seed.castTo(DataType.FLOAT));
+        assertEquals(0.0, maxAbsDiff(x1.grad(), x2.grad().castTo(DataType.DOUBLE)), 1e-5);
+        assertEquals(0.0, maxAbsDiff(w1.grad(), w2.grad().castTo(DataType.DOUBLE)), 1e-5);
+    }
+
+    @Test
     void rejectsWrongWeight() {
         assertThrows(IllegalArgumentException.class, () -> F.rmsNorm(param(1, 2, 5), param(2, 4), 1e-5));
     }

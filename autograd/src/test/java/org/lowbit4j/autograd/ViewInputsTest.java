@@ -61,6 +61,14 @@ class ViewInputsTest {
                     a -> F.causalAttention(Tensor.constant(a), Tensor.constant(k), Tensor.constant(k)).value());
             INDArray wl = Nd4j.rand(type, 5, 6);
             same("linear " + type, x, a -> F.linear(Tensor.constant(a), Tensor.constant(wl)).value());
+            INDArray x3 = offsetView(type, 2, 3, 4);
+            same("matmul " + type, x3, a -> F.matmul(Tensor.constant(a), Tensor.constant(Nd4j.ones(type, 2, 4, 2))).value());
+            same("slice " + type, x3, a -> F.slice(Tensor.constant(a), 1, 1, 3).value());
+            same("concat " + type, x3, a -> F.concat(1, Tensor.constant(a), Tensor.constant(a)).value());
+            same("softmax " + type, x3, a -> F.softmax(Tensor.constant(a), 1).value());
+            same("silu " + type, x3, a -> F.silu(Tensor.constant(a)).value());
+            same("transpose " + type, x3, a -> F.transpose(Tensor.constant(a), 0, 2).value());
+            same("sum " + type, x3, a -> F.sum(Tensor.constant(a), false, 1).value());
             // a permuted (non-contiguous) input goes through a dense copy
             INDArray perm = Nd4j.rand(type, 4, 3).permute(1, 0);
             same("rmsNorm permuted " + type, perm,

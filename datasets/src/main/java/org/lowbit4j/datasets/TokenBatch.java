@@ -11,7 +11,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * @param batchSize B, at least 1
  * @param seqLen T, at least 1
- * @param inputs token ids, length B*T, each >= 0
+ * @param inputs token ids, length B*T, each &gt;= 0
  * @param targets token ids or {@link #IGNORE_INDEX}, length B*T
  */
 public record TokenBatch(int batchSize, int seqLen, int[] inputs, int[] targets) {

@@ -12,7 +12,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.PriorityQueue;
 
 /**
  * The llama2.c tokenizer: a SentencePiece-BPE vocabulary of byte strings with merge scores,
@@ -42,7 +41,7 @@ public final class Tokenizer {
 
     /** run.c's initial best score: pairs scoring at or below it are never merged. */
     private static final float NO_MERGE_SCORE = -1e10f;
-    /** Upper bound on a single token's byte length accepted by {@link #load}; real files use < 64. */
+    /** Upper bound on a single token's byte length accepted by {@link #load}; real files use &lt; 64. */
     private static final int MAX_PIECE_BYTES = 1 << 16;
 
     private final String[] pieces;
@@ -124,6 +123,48 @@ public final class Tokenizer {
                     + countTokens(buf, maxLen, vocabSize) + ")");
         }
         return new Tokenizer(pieces, scores, maxLen);
+    }
+
+    /**
+     * Reads a llama2.c tokenizer file whose vocabulary size is not known from a model: the size
+     * is the number of entries the file holds (it must end exactly after the last one).
+     *
+     * @param file the tokenizer file
+     * @return the tokenizer
+     * @throws MalformedDataException if the file is truncated (inside an entry), has a negative or
+     *     absurd length, or holds no token
+     * @throws IOException if the file cannot be read
+     */
+    public static Tokenizer load(Path file) throws IOException {
+        long size = Files.size(file);
+        if (size > Integer.MAX_VALUE - 16) {
+            throw new MalformedDataException(file, "file of " + size + " bytes is too large for a tokenizer");
+        }
+        if (size < 4) {
+            throw new MalformedDataException(file, "too short: expected at least 4 bytes of max_token_length, found " + size);
+        }
+        var buf = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+        int maxLen = buf.getInt();
+        int n = 0;
+        while (buf.hasRemaining()) {
+            if (buf.remaining() < 8) {
+                throw new MalformedDataException(file, "truncated at token " + n + " (offset " + buf.position()
+                        + "): expected 8 bytes of score and length, found " + buf.remaining());
+            }
+            buf.getFloat();
+            int len = buf.getInt();
+            if (len < 0 || len > maxLen || len > buf.remaining()) {
+                throw new MalformedDataException(file, "token " + n + " (offset " + (buf.position() - 4) + ") has byte length "
+                        + len + ", expected 0.." + Math.min(maxLen, buf.remaining()) + " (max_token_length "
+                        + maxLen + ", bytes left " + buf.remaining() + ")");
+            }
+            buf.position(buf.position() + len);
+            n++;
+        }
+        if (n == 0) {
+            throw new MalformedDataException(file, "holds no token after max_token_length");
+        }
+        return load(file, n);
     }
 
     /** Best-effort count of the tokens in a file that has more than expected, for the error message. */
@@ -323,7 +364,7 @@ public final class Tokenizer {
      *
      * <p>Merging picks, among all adjacent pairs whose concatenated vocabulary strings form a
      * token, the one with the highest score (the leftmost on ties), merges it and repeats. run.c
-     * rescans the whole sequence per merge (quadratic); here a priority queue over a linked list
+     * rescans the whole sequence per merge (quadratic); here a binary heap over a linked list
      * yields the same merges in the same order in O(n log n), so whole books can be encoded.
      *
      * @param utf8 the text's bytes
@@ -332,9 +373,13 @@ public final class Tokenizer {
      * @param dummyPrefix prepend the {@code " "} token when the text is non-empty
      * @return token ids
      * @throws IllegalStateException as for {@link #encode(String, boolean, boolean)}
+     * @throws IllegalArgumentException if the text is longer than 2^31 - 16 bytes
      */
     public int[] encodeUtf8(byte[] utf8, boolean bos, boolean eos, boolean dummyPrefix) {
         int n = utf8.length;
+        if (n > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("text of " + n + " bytes is too long to encode in one piece");
+        }
         // Node arrays of a doubly linked list; node order = position order, which is what breaks ties.
         int cap = n + 2;
         var tok = new int[cap];
@@ -382,10 +427,6 @@ public final class Tokenizer {
         return id;
     }
 
-    /** One candidate merge of node {@code left} with its successor {@code right}. */
-    private record Candidate(float score, int left, int right, int leftId, int rightId, int mergedId) {
-    }
-
     /** Applies run.c's merge rule in place over tok[0..count); returns the new count. */
     private int merge(int[] tok, int count) {
         if (count < 2) {
@@ -397,49 +438,79 @@ public final class Tokenizer {
             next[i] = i + 1 < count ? i + 1 : -1;
             prev[i] = i - 1;
         }
-        // NOTE: primitive comparisons, not Float.compare: run.c's "score > best" treats -0.0 and 0.0 as
-        // equal (tok512.bin has both), so such a tie goes to the leftmost pair. NaN scores never enter.
-        var queue = new PriorityQueue<Candidate>((a, b) -> a.score > b.score ? -1
-                : a.score < b.score ? 1 : Integer.compare(a.left, b.left));
+        // The heap holds one key per candidate pair: (descending score, ascending left node), so the
+        // smallest key is run.c's choice: the highest score, the leftmost pair on ties. Keys are not
+        // removed when a pair disappears; a popped key is acted on only if the pair now at that
+        // node still merges with exactly that score, which makes it a current candidate with the
+        // minimal key, i.e. exactly the pair run.c would merge next.
+        var heap = new LongMinHeap(count);
+        var cache = new PairCache(Math.min(count, 1 << 16));
         for (int i = 0; i + 1 < count; i++) {
-            offer(queue, tok, i, i + 1);
+            offer(heap, cache, tok, i, i + 1);
         }
-        int alive = count;
-        while (!queue.isEmpty()) {
-            var c = queue.poll();
-            // Stale if either node has been merged away or changed since the candidate was made.
-            if (tok[c.left] != c.leftId || next[c.left] != c.right || tok[c.right] != c.rightId) {
+        while (!heap.isEmpty()) {
+            long key = heap.poll();
+            int left = (int) key;
+            int right = next[left];
+            if (tok[left] < 0 || right < 0) {
                 continue;
             }
-            tok[c.left] = c.mergedId;
-            int after = next[c.right];
-            next[c.left] = after;
-            if (after >= 0) {
-                prev[after] = c.left;
+            int merged = mergedId(cache, tok[left], tok[right]);
+            if (merged < 0 || scoreKey(scores[merged]) != (int) (key >>> 32)) {
+                continue;
             }
-            tok[c.right] = -1;
-            next[c.right] = -1;
-            alive--;
-            if (prev[c.left] >= 0) {
-                offer(queue, tok, prev[c.left], c.left);
+            tok[left] = merged;
+            int after = next[right];
+            next[left] = after;
+            if (after >= 0) {
+                prev[after] = left;
+            }
+            tok[right] = -1;
+            next[right] = -1;
+            if (prev[left] >= 0) {
+                offer(heap, cache, tok, prev[left], left);
             }
             if (after >= 0) {
-                offer(queue, tok, c.left, after);
+                offer(heap, cache, tok, left, after);
             }
         }
         int w = 0;
         for (int i = 0; i >= 0; i = next[i]) {
             tok[w++] = tok[i];
         }
-        assert w == alive;
         return w;
     }
 
-    private void offer(PriorityQueue<Candidate> queue, int[] tok, int left, int right) {
-        Integer merged = ids.get(pieces[tok[left]] + pieces[tok[right]]);
-        if (merged != null && scores[merged] > NO_MERGE_SCORE) {
-            queue.add(new Candidate(scores[merged], left, right, tok[left], tok[right], merged));
+    private void offer(LongMinHeap heap, PairCache cache, int[] tok, int left, int right) {
+        int merged = mergedId(cache, tok[left], tok[right]);
+        if (merged >= 0) {
+            heap.add(((long) scoreKey(scores[merged]) << 32) | left);
         }
+    }
+
+    /** @return the id of the concatenation of the two pieces if it may merge (score &gt; -1e10), else -1 */
+    private int mergedId(PairCache cache, int a, int b) {
+        long key = PairCache.key(a, b);
+        int id = cache.get(key, -2);
+        if (id == -2) {
+            Integer m = ids.get(pieces[a].concat(pieces[b]));
+            // NOTE: NaN fails "> -1e10f" and never merges, exactly as in run.c.
+            id = m != null && scores[m] > NO_MERGE_SCORE ? m : -1;
+            cache.put(key, id);
+        }
+        return id;
+    }
+
+    /**
+     * Maps a score to an int whose ascending (signed) order is the score's descending order, so
+     * it can sit in the high half of a signed long heap key.
+     * NOTE: -0.0 is mapped like 0.0, because run.c's {@code >} treats them as equal (tok512.bin has
+     * both), so such a tie goes to the leftmost pair.
+     */
+    private static int scoreKey(float score) {
+        int bits = Float.floatToIntBits(score == 0f ? 0f : score);
+        int ascending = bits < 0 ? ~bits : bits ^ Integer.MIN_VALUE; // unsigned order == float order
+        return ~ascending ^ Integer.MIN_VALUE; // descending, and signed order == unsigned order
     }
 
     // ---------------------------------------------------------------- decoding
@@ -479,7 +550,7 @@ public final class Tokenizer {
     /**
      * run.c's {@code safe_printf} rule: an empty piece, or a single byte that is neither printable
      * ASCII (0x20..0x7E) nor whitespace (\t \n \v \f \r, space), is not printed. Note this drops
-     * the lone bytes >= 0x80 of byte-fallback tokens, so run.c never prints such characters.
+     * the lone bytes &gt;= 0x80 of byte-fallback tokens, so run.c never prints such characters.
      *
      * @param piece bytes from {@link #pieceBytes}
      * @return whether run.c would print the piece

@@ -259,6 +259,21 @@ class TokenizerTest {
     }
 
     @Test
+    void vocabSizeInferredFromTheFile(@TempDir Path dir) throws IOException {
+        assertEquals(512, Tokenizer.load(SharedData.file("models/tok512.bin")).vocabSize());
+        assertEquals(32000, Tokenizer.load(SharedData.file("models/tokenizer32k.bin")).vocabSize());
+        byte[] full = original();
+        Path cut = dir.resolve("cut.bin");
+        Files.write(cut, Arrays.copyOf(full, full.length - 1));
+        var e = assertThrows(MalformedDataException.class, () -> Tokenizer.load(cut));
+        assertTrue(e.getMessage().contains("token 511"), e.getMessage());
+        Path empty = dir.resolve("empty.bin");
+        Files.write(empty, new byte[] {7, 0, 0, 0});
+        e = assertThrows(MalformedDataException.class, () -> Tokenizer.load(empty));
+        assertTrue(e.getMessage().contains("no token"), e.getMessage());
+    }
+
+    @Test
     void vocabularyWithoutWhatTheTextNeeds() {
         var small = Tokenizer.of(List.of("<unk>".getBytes(StandardCharsets.UTF_8), "<s>".getBytes(StandardCharsets.UTF_8),
                 "</s>".getBytes(StandardCharsets.UTF_8)), new float[3]);

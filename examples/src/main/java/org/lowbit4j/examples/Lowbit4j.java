@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
         description = "Low-bit training and QLoRA fine-tuning of Llama-style models on ND4J.",
         subcommands = {
             GenerateCommand.class,
+            PretrainCommand.class,
+            DemoCommand.class,
             BenchCommand.class,
         })
 public final class Lowbit4j implements Runnable {

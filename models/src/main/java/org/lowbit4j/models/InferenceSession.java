@@ -12,10 +12,24 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code -ffp-contract}; {@code expf}, {@code powf}, {@code cosf}, {@code sinf}, {@code sqrtf} are taken as
  * the correctly rounded float of the double result). This is the exact path for generation.
  *
+ * <p>{@link Kernel#VECTOR} swaps the matrix-vector products for a Vector API kernel
+ * ({@link MatVec#vector}) that sums in another order: faster, equal to the exact path up to float
+ * rounding (tests check the same greedy tokens on the golden prompts), but not bit-identical, so
+ * {@link Kernel#EXACT} is the default.
+ *
  * <p>The weights are snapshotted into float arrays when the session is created: later training of
  * the model does not affect the session. Not thread-safe: one session per thread.
  */
 public final class InferenceSession {
+    /** How matrix-vector products are computed. */
+    public enum Kernel {
+        /** run.c's scalar loop, bit-identical (the default). */
+        EXACT,
+        /** SIMD partial sums: faster, equal up to rounding. */
+        VECTOR
+    }
+
+    private final Kernel kernel;
     private final LlamaConfig c;
     private final int dim;
     private final int kvDim;
@@ -62,6 +76,16 @@ public final class InferenceSession {
      *     would exceed 2^31 floats
      */
     public InferenceSession(Llama model) {
+        this(model, Kernel.EXACT);
+    }
+
+    /**
+     * Snapshots the model's weights (cast to float32) for the given kernel.
+     *
+     * @throws IllegalArgumentException as {@link #InferenceSession(Llama)}
+     */
+    public InferenceSession(Llama model, Kernel kernel) {
+        this.kernel = java.util.Objects.requireNonNull(kernel, "kernel");
         this.c = model.config();
         dim = c.dim();
         kvDim = c.kvDim();
@@ -255,16 +279,17 @@ public final class InferenceSession {
         }
     }
 
-    /** run.c's matmul: {@code out[i] = sum_j w[i*n + j] * x[j]}, W [d, n], summed in order j = 0..n-1. */
-    private static void matmul(float[] out, int outOff, float[] xs, float[] w, int n, int d) {
-        for (int i = 0; i < d; i++) {
-            float val = 0.0f;
-            int row = i * n;
-            for (int j = 0; j < n; j++) {
-                val += w[row + j] * xs[j];
-            }
-            out[outOff + i] = val;
+    /** run.c's matmul {@code out = W x}, W [d, n]: {@link MatVec#exact} or its SIMD twin. */
+    private void matmul(float[] out, int outOff, float[] xs, float[] w, int n, int d) {
+        switch (kernel) {
+            case EXACT -> MatVec.exact(out, outOff, xs, w, n, d);
+            case VECTOR -> MatVec.vector(out, outOff, xs, w, n, d);
         }
+    }
+
+    /** @return the matrix-vector kernel in use */
+    public Kernel kernel() {
+        return kernel;
     }
 
     // NOTE: C's expf/powf return the float nearest the exact result (glibc's are correctly rounded in

@@ -46,6 +46,32 @@ class GoldenGenerationTest {
     }
 
     @Test
+    void vectorKernelGivesTheSameGreedyTokensAndNearlyTheSameLogits() throws Exception {
+        var exact = new InferenceSession(model, InferenceSession.Kernel.EXACT);
+        var fast = new InferenceSession(model, InferenceSession.Kernel.VECTOR);
+        var generator = new Generator(fast, tokenizer, Sampler.greedy(model.config().vocabSize()));
+        for (JsonNode g : golden) {
+            var out = new ByteArrayOutputStream();
+            var gen = generator.generate(g.get("prompt").asText(), g.get("steps").asInt(), out);
+            assertArrayEquals(ints(g.get("tokens_after_bos")), gen.tokensAfterBos(), g.get("prompt").asText());
+            assertEquals(g.get("text").asText() + "\n", out.toString(StandardCharsets.UTF_8));
+            // replay the sequence through both kernels and compare every logit
+            int token = 1;
+            double worst = 0;
+            int[] seq = gen.tokensAfterBos();
+            for (int pos = 0; pos < seq.length; pos++) {
+                float[] a = exact.forward(token, pos).clone();
+                float[] b = fast.forward(token, pos);
+                for (int v = 0; v < a.length; v++) {
+                    worst = Math.max(worst, Math.abs(a[v] - b[v]));
+                }
+                token = seq[pos];
+            }
+            org.junit.jupiter.api.Assertions.assertTrue(worst < 1e-4, "max logit difference " + worst);
+        }
+    }
+
+    @Test
     void forcedPromptThenArgmaxMatchesTokensThroughTheSessionApi() throws Exception {
         // The same golden tokens straight from InferenceSession + Sampler, without the tokenizer.
         JsonNode g = golden.get(3);
@@ -60,6 +86,20 @@ class GoldenGenerationTest {
             assertEquals(expected[pos], next, "token at position " + (pos + 1));
             token = next;
         }
+    }
+
+    @Test
+    void samplingIsReproducibleFromTheSeed() throws Exception {
+        int v = model.config().vocabSize();
+        int[] a = new Generator(new InferenceSession(model), tokenizer, new Sampler(v, 1.0f, 0.9f, 42))
+                .generate("The cat", 60, new ByteArrayOutputStream()).tokensAfterBos();
+        int[] b = new Generator(new InferenceSession(model), tokenizer, new Sampler(v, 1.0f, 0.9f, 42))
+                .generate("The cat", 60, new ByteArrayOutputStream()).tokensAfterBos();
+        int[] c = new Generator(new InferenceSession(model), tokenizer, new Sampler(v, 1.0f, 0.9f, 43))
+                .generate("The cat", 60, new ByteArrayOutputStream()).tokensAfterBos();
+        assertArrayEquals(a, b);
+        org.junit.jupiter.api.Assertions.assertFalse(java.util.Arrays.equals(a, c), "another seed, another story");
+        assertArrayEquals(new int[] {291, 280, 294}, java.util.Arrays.copyOf(a, 3), "prompt tokens are forced");
     }
 
     @Test

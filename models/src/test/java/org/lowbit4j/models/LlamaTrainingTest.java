@@ -25,6 +25,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /** The training forward pass against the exact inference path, gradients, and a few SGD steps. */
+@SuppressWarnings("try") // GradMode scopes are opened for their effect only
 class LlamaTrainingTest {
     private static final int IGNORE = -100;
     private static Tokenizer tokenizer;
@@ -88,13 +89,9 @@ class LlamaTrainingTest {
         List<Double> losses = new ArrayList<>();
         for (int step = 0; step < 5; step++) {
             model.zeroGrad();
-            long tf = System.nanoTime();
             Tensor loss = model.loss(xy[0], xy[1], IGNORE);
-            System.out.println("TIMING forward " + (System.nanoTime() - tf) / 1e6 + " ms");
             losses.add(loss.value().getDouble(0));
-            long t0 = System.nanoTime();
             loss.backward();
-            System.out.println("TIMING backward " + (System.nanoTime() - t0) / 1e6 + " ms");
             for (Tensor p : model.trainableParameters()) {
                 assertNotNull(p.grad(), "no gradient for " + p.name());
                 p.value().subi(p.grad().mul(lr));

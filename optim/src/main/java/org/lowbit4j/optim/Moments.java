@@ -183,8 +183,9 @@ sealed interface Moments permits Moments.Fp32, Moments.Block8, Moments.FourBit {
             StateIO.writeBytes(out, s.mCodes());
             StateIO.writeFloats(out, s.mAbsmax());
             StateIO.writeBytes(out, s.vCodes());
-            StateIO.writeFloats(out, s.vRowMaxOrAbsmax());
-            StateIO.writeFloats(out, s.vColMax());
+            StateIO.writeFloats(out, s.vAbsmax());
+            StateIO.writeShorts(out, s.rowMaxBits());
+            StateIO.writeShorts(out, s.colMaxBits());
         }
 
         @Override
@@ -192,14 +193,16 @@ sealed interface Moments permits Moments.Fp32, Moments.Block8, Moments.FourBit {
             byte[] mc = StateIO.readBytes(in, s.mCodes().length, what + " exp_avg codes");
             float[] ma = StateIO.readFloats(in, s.mAbsmax().length, what + " exp_avg absmax");
             byte[] vc = StateIO.readBytes(in, s.vCodes().length, what + " exp_avg_sq codes");
-            float[] va = StateIO.readFloats(in, s.vRowMaxOrAbsmax().length, what + " exp_avg_sq scales");
-            float[] vb = StateIO.readFloats(in, s.vColMax().length, what + " exp_avg_sq column maxima");
+            float[] va = StateIO.readFloats(in, s.vAbsmax().length, what + " exp_avg_sq absmax");
+            short[] rb = StateIO.readShorts(in, s.rowMaxBits().length, what + " exp_avg_sq row maxima");
+            short[] cb = StateIO.readShorts(in, s.colMaxBits().length, what + " exp_avg_sq column maxima");
             FourBitState t = new FourBitState(s.length(), s.rows(), s.cols(), mMap.zeroCode());
             System.arraycopy(mc, 0, t.mCodes(), 0, mc.length);
             System.arraycopy(ma, 0, t.mAbsmax(), 0, ma.length);
             System.arraycopy(vc, 0, t.vCodes(), 0, vc.length);
-            System.arraycopy(va, 0, t.vRowMaxOrAbsmax(), 0, va.length);
-            System.arraycopy(vb, 0, t.vColMax(), 0, vb.length);
+            System.arraycopy(va, 0, t.vAbsmax(), 0, va.length);
+            System.arraycopy(rb, 0, t.rowMaxBits(), 0, rb.length);
+            System.arraycopy(cb, 0, t.colMaxBits(), 0, cb.length);
             return new FourBit(t, mMap);
         }
     }

@@ -24,6 +24,26 @@ final class StateIO {
         }
     }
 
+    static void writeShorts(DataOutputStream out, short[] a) throws IOException {
+        out.writeInt(a.length);
+        ByteBuffer buf = ByteBuffer.allocate(a.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asShortBuffer().put(a);
+        out.write(buf.array());
+    }
+
+    /** @throws StateFileException if the stored length differs from {@code expected} */
+    static short[] readShorts(DataInputStream in, int expected, String what) throws IOException {
+        int n = in.readInt();
+        if (n != expected) {
+            throw new StateFileException(what + ": " + n + " shorts in the file, expected " + expected);
+        }
+        byte[] raw = new byte[n * 2];
+        in.readFully(raw);
+        short[] a = new short[n];
+        ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(a);
+        return a;
+    }
+
     static void writeBytes(DataOutputStream out, byte[] a) throws IOException {
         out.writeInt(a.length);
         out.write(a);

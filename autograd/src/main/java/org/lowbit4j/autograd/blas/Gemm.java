@@ -110,7 +110,9 @@ public final class Gemm {
         check2d("b", b);
         long m = transA ? a.size(1) : a.size(0);
         long n = transB ? b.size(0) : b.size(1);
-        INDArray c = Nd4j.create(a.dataType(), new long[] {m, n}, 'c');
+        // NOTE: uninitialised is safe because beta = 0 makes every backend ignore C's old contents
+        // (even NaN); zero-filling would cost a full extra pass, 262 MB for the 32000-vocab logits.
+        INDArray c = Nd4j.createUninitialized(a.dataType(), new long[] {m, n}, 'c');
         gemm(a, transA, b, transB, c, 1.0, 0.0);
         return c;
     }
@@ -167,7 +169,7 @@ public final class Gemm {
         check3d("b", b);
         long m = transA ? a.size(2) : a.size(1);
         long n = transB ? b.size(1) : b.size(2);
-        INDArray c = Nd4j.create(a.dataType(), new long[] {a.size(0), m, n}, 'c');
+        INDArray c = Nd4j.createUninitialized(a.dataType(), new long[] {a.size(0), m, n}, 'c');
         gemmBatched(a, transA, b, transB, c, 1.0, 0.0);
         return c;
     }
@@ -188,7 +190,7 @@ public final class Gemm {
         }
         MatrixLayout lc = MatrixLayout.of(c, 0);
         if (lc == null || overlaps(c, a) || overlaps(c, b)) {
-            INDArray tmp = beta == 0.0 ? Nd4j.create(c.dataType(), c.shape(), 'c') : c.dup('c');
+            INDArray tmp = beta == 0.0 ? Nd4j.createUninitialized(c.dataType(), c.shape(), 'c') : c.dup('c');
             call(lib, la, transA, lb, transB, MatrixLayout.of(tmp, 0), alpha, beta, m, n, k, 0, 0, 0, c.dataType());
             c.assign(tmp);
             return;
@@ -211,7 +213,7 @@ public final class Gemm {
         INDArray target = c;
         MatrixLayout lc = MatrixLayout.of(c, 1);
         if (lc == null || overlaps(c, a) || overlaps(c, b) || (bt > 1 && c.stride(0) < matrixSpan(c))) {
-            target = beta == 0.0 ? Nd4j.create(c.dataType(), c.shape(), 'c') : c.dup('c');
+            target = beta == 0.0 ? Nd4j.createUninitialized(c.dataType(), c.shape(), 'c') : c.dup('c');
             lc = MatrixLayout.of(target, 1);
         }
         long sa = a.stride(0);

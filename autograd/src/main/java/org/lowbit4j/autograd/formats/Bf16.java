@@ -41,6 +41,9 @@ public final class Bf16 {
     public static void encode(MemorySegment src, MemorySegment dst, long n) {
         Vec.checkBulk("bf16 encode", src, 4, dst, 2, n);
         long i = 0;
+        for (long head = Vec.alignHead(src, n); i < head; i++) {
+            dst.set(Vec.LE_SHORT, i * 2, encode(src.get(Vec.LE_FLOAT, i * 4)));
+        }
         int lanes = Vec.LANES;
         for (; i <= n - lanes; i += lanes) {
             var b = FloatVector.fromMemorySegment(Vec.F, src, i * 4, Vec.LE).reinterpretAsInts();
@@ -72,6 +75,9 @@ public final class Bf16 {
     public static void decode(MemorySegment src, MemorySegment dst, long n) {
         Vec.checkBulk("bf16 decode", src, 2, dst, 4, n);
         long i = 0;
+        for (long head = Vec.alignHead(dst, n); i < head; i++) {
+            dst.set(Vec.LE_FLOAT, i * 4, decode(src.get(Vec.LE_SHORT, i * 2)));
+        }
         int lanes = Vec.LANES;
         for (; i <= n - lanes; i += lanes) {
             var h = (IntVector) ShortVector.fromMemorySegment(Vec.S, src, i * 2, Vec.LE)

@@ -127,6 +127,9 @@ public enum Fp8 {
         int round = (1 << (shift - 1)) - 1 - rebias;
         int over = saturate ? maxCode : overflowCode;
         long i = 0;
+        for (long head = Vec.alignHead(src, n); i < head; i++) {
+            dst.set(Vec.BYTE, i, (byte) encode(src.get(Vec.LE_FLOAT, i * 4), saturate));
+        }
         int lanes = Vec.LANES;
         for (; i <= n - lanes; i += lanes) {
             var x = FloatVector.fromMemorySegment(Vec.F, src, i * 4, Vec.LE);
@@ -165,6 +168,9 @@ public enum Fp8 {
         int lanes = Vec.LANES;
         int[] idx = new int[lanes];
         long i = 0;
+        for (long head = Vec.alignHead(dst, n); i < head; i++) {
+            dst.set(Vec.LE_FLOAT, i * 4, table[src.get(Vec.BYTE, i) & 0xFF]);
+        }
         for (; i <= n - lanes; i += lanes) {
             ((IntVector) ByteVector.fromMemorySegment(Vec.B, src, i, Vec.LE)
                     .convertShape(VectorOperators.B2I, Vec.I, 0)).and(0xFF).intoArray(idx, 0);

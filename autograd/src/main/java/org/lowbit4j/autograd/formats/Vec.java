@@ -25,6 +25,20 @@ final class Vec {
             java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     static final java.lang.foreign.ValueLayout.OfByte BYTE = java.lang.foreign.ValueLayout.JAVA_BYTE;
 
+    /**
+     * Elements to process one by one before {@code seg}'s float data reaches a 32-byte boundary: a 256-bit access
+     * that straddles a cache line costs about twice as much, and ND4J buffers start 16 bytes into one.
+     *
+     * @return the scalar head length (0 for heap segments), at most n
+     */
+    static long alignHead(java.lang.foreign.MemorySegment seg, long n) {
+        if (!seg.isNative() || (seg.address() & 3) != 0) {
+            return 0;
+        }
+        long mis = seg.address() & 31;
+        return Math.min(n, mis == 0 ? 0 : (32 - mis) / 4);
+    }
+
     /** @throws IllegalArgumentException unless n elements of the given sizes fit both segments */
     static void checkBulk(String what, java.lang.foreign.MemorySegment src, int srcBytes,
             java.lang.foreign.MemorySegment dst, int dstBytes, long n) {

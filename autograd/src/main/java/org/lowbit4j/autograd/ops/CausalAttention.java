@@ -16,6 +16,10 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * causal mask and row softmax P (saved), O = P v (a GEMM). Backward per (b, h): dV += P^T dO,
  * dP = dO v^T, dS = P (dP - rowsum(dP P)) / sqrt(D), dQ = dS k, dK += dS^T q, all GEMMs except the
  * softmax step; gradients of grouped K/V heads accumulate over their query heads in head order.
+ *
+ * <p>The per-head [T, D] matrices are strided views of the [B, T, heads, D] arrays (leading
+ * dimension heads * D), handed to {@link Gemm} as they are: no transposed copies of q, k, v, the
+ * output or the gradients are made.
  */
 public final class CausalAttention extends Function {
     private long bs;
@@ -24,10 +28,10 @@ public final class CausalAttention extends Function {
     private long kv;
     private long d;
     private double scale;
-    /** [B, H, T, D], [B, K, T, D], [B, K, T, D] dense copies, and probabilities [B, H, T, T]. */
-    private INDArray qh;
-    private INDArray kh;
-    private INDArray vh;
+    /** Dense inputs [B, T, H, D], [B, T, K, D], [B, T, K, D], and probabilities [B, H, T, T]. */
+    private INDArray q;
+    private INDArray k;
+    private INDArray v;
     private INDArray probs;
 
     @Override
@@ -47,87 +51,95 @@ public final class CausalAttention extends Function {
         kv = ks[2];
         d = qs[3];
         scale = 1.0 / Math.sqrt(d);
-        qh = in[0].permute(0, 2, 1, 3).dup('c');
-        kh = in[1].permute(0, 2, 1, 3).dup('c');
-        vh = in[2].permute(0, 2, 1, 3).dup('c');
-        long bytes = Math.multiplyExact(Math.multiplyExact(bs * h, t), t) * (qh.dataType().width());
-        if (bytes > Integer.MAX_VALUE * 8L) {
-            throw new IllegalArgumentException(name() + ": score matrix [" + bs + ", " + h + ", " + t + ", " + t
-                    + "] would need " + bytes + " bytes");
+        long bytes = Math.multiplyExact(Math.multiplyExact(bs * h, t), t) * in[0].dataType().width();
+        if (bytes > (1L << 34)) {
+            throw new IllegalArgumentException(name() + ": the saved probabilities [" + bs + ", " + h + ", " + t + ", " + t
+                    + "] would need " + bytes + " bytes; use a smaller batch or sequence");
         }
-        probs = Nd4j.create(qh.dataType(), new long[] {bs, h, t, t}, 'c');
-        INDArray out = Nd4j.create(qh.dataType(), new long[] {bs, h, t, d}, 'c');
+        q = Shapes.indexable(in[0]);
+        k = Shapes.indexable(in[1]);
+        v = Shapes.indexable(in[2]);
+        probs = Nd4j.create(q.dataType(), new long[] {bs, h, t, t}, 'c');
+        INDArray out = Nd4j.create(q.dataType(), new long[] {bs, t, h, d}, 'c');
+        if (t == 0 || d == 0) {
+            return out;
+        }
         long group = h / kv;
         Buf p = Buf.of(probs);
         for (long b = 0; b < bs; b++) {
             for (long hi = 0; hi < h; hi++) {
                 long ki = hi / group;
-                INDArray s = mat(probs, b, hi);
-                Gemm.gemm(mat(qh, b, hi), false, mat(kh, b, ki), true, s, scale, 0.0);
+                INDArray s = square(probs, b, hi);
+                Gemm.gemm(head(q, b, hi), false, head(k, b, ki), true, s, scale, 0.0);
                 causalSoftmax(p, (b * h + hi) * t * t, t);
-                Gemm.gemm(s, false, mat(vh, b, ki), false, mat(out, b, hi), 1.0, 0.0);
+                Gemm.gemm(s, false, head(v, b, ki), false, head(out, b, hi), 1.0, 0.0);
             }
         }
         Reference.reachabilityFence(p);
         if (!needsGrad(1) && !needsGrad(0)) {
             // dV needs only P and dO
-            qh = null;
-            kh = null;
+            q = null;
+            k = null;
         }
-        return out.permute(0, 2, 1, 3).dup('c');
+        return out;
     }
 
     @Override
     protected INDArray[] backward(INDArray g) {
-        INDArray gh = g.permute(0, 2, 1, 3).dup('c'); // [B, H, T, D]
+        INDArray gd = Shapes.indexable(g); // [B, T, H, D]
         long group = h / kv;
         boolean wantQ = needsGrad(0);
         boolean wantK = needsGrad(1);
         boolean wantV = needsGrad(2);
-        INDArray dq = wantQ ? Nd4j.create(qh.dataType(), new long[] {bs, h, t, d}, 'c') : null;
-        INDArray dk = wantK ? Nd4j.zeros(kh.dataType(), bs, kv, t, d) : null;
-        INDArray dv = wantV ? Nd4j.zeros(vh.dataType(), bs, kv, t, d) : null;
+        INDArray dq = wantQ ? Nd4j.create(g.dataType(), new long[] {bs, t, h, d}, 'c') : null;
+        INDArray dk = wantK ? Nd4j.zeros(g.dataType(), bs, t, kv, d) : null;
+        INDArray dv = wantV ? Nd4j.zeros(g.dataType(), bs, t, kv, d) : null;
+        if (t == 0 || d == 0) {
+            return new INDArray[] {dq, dk, dv};
+        }
         INDArray dp = Nd4j.create(probs.dataType(), new long[] {t, t}, 'c');
         Buf bp = Buf.of(probs);
         Buf bdp = Buf.of(dp);
         for (long b = 0; b < bs; b++) {
             for (long hi = 0; hi < h; hi++) {
                 long ki = hi / group;
-                INDArray p = mat(probs, b, hi);
-                INDArray go = mat(gh, b, hi);
+                INDArray p = square(probs, b, hi);
+                INDArray go = head(gd, b, hi);
                 if (wantV) {
-                    Gemm.gemm(p, true, go, false, mat(dv, b, ki), 1.0, 1.0);
+                    Gemm.gemm(p, true, go, false, head(dv, b, ki), 1.0, 1.0);
                 }
                 if (wantQ || wantK) {
-                    Gemm.gemm(go, false, mat(vh, b, ki), true, dp, 1.0, 0.0);
+                    Gemm.gemm(go, false, head(v, b, ki), true, dp, 1.0, 0.0);
                     softmaxBackward(bp, (b * h + hi) * t * t, bdp, t, scale);
                     if (wantQ) {
-                        Gemm.gemm(dp, false, mat(kh, b, ki), false, mat(dq, b, hi), 1.0, 0.0);
+                        Gemm.gemm(dp, false, head(k, b, ki), false, head(dq, b, hi), 1.0, 0.0);
                     }
                     if (wantK) {
-                        Gemm.gemm(dp, true, mat(qh, b, hi), false, mat(dk, b, ki), 1.0, 1.0);
+                        Gemm.gemm(dp, true, head(q, b, hi), false, head(dk, b, ki), 1.0, 1.0);
                     }
                 }
             }
         }
         Reference.reachabilityFence(bp);
         Reference.reachabilityFence(bdp);
-        return new INDArray[] {
-            wantQ ? dq.permute(0, 2, 1, 3).dup('c') : null,
-            wantK ? dk.permute(0, 2, 1, 3).dup('c') : null,
-            wantV ? dv.permute(0, 2, 1, 3).dup('c') : null};
+        return new INDArray[] {dq, dk, dv};
     }
 
     @Override
     protected void release() {
-        qh = null;
-        kh = null;
-        vh = null;
+        q = null;
+        k = null;
+        v = null;
         probs = null;
     }
 
-    /** @return the [T, X] matrix (b, i) of a dense [B, I, T, X] array, as a C-ordered view */
-    private static INDArray mat(INDArray x4, long b, long i) {
+    /** @return the [T, D] matrix of head i in batch b of a dense [B, T, I, D] array: a view, row stride I * D */
+    private static INDArray head(INDArray x4, long b, long i) {
+        return x4.get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.point(i), NDArrayIndex.all());
+    }
+
+    /** @return the [T, T] matrix (b, i) of a dense [B, I, T, T] array, as a C-ordered view */
+    private static INDArray square(INDArray x4, long b, long i) {
         return x4.get(NDArrayIndex.point(b), NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.all());
     }
 
@@ -136,6 +148,18 @@ public final class CausalAttention extends Function {
      * the future columns. Sums in double.
      */
     static void causalSoftmax(Buf s, long base, long t) {
+        if (!s.isDouble()) {
+            var m = s.segment();
+            for (long r = 0; r < t; r++) {
+                long row = base + r * t;
+                long n = r + 1;
+                float max = Kernels.max(m, row, n);
+                double sum = Kernels.expShift(m, row, m, row, n, max, true);
+                Kernels.scale(m, row, n, (float) (1.0 / sum));
+                m.asSlice((row + n) * 4, (t - n) * 4).fill((byte) 0);
+            }
+            return;
+        }
         for (long r = 0; r < t; r++) {
             long row = base + r * t;
             double max = Double.NEGATIVE_INFINITY;
@@ -162,6 +186,19 @@ public final class CausalAttention extends Function {
 
     /** In place on dP (a dense [T, T] buffer): dS = P (dP - rowsum(dP P)) * scale, causal part only. */
     static void softmaxBackward(Buf p, long base, Buf dp, long t, double scale) {
+        if (!p.isDouble()) {
+            var pm = p.segment();
+            var dm = dp.segment();
+            for (long r = 0; r < t; r++) {
+                long prow = base + r * t;
+                long drow = r * t;
+                long n = r + 1;
+                double dot = Kernels.dot(dm, drow, pm, prow, n);
+                Kernels.softmaxGrad(pm, prow, dm, drow, n, (float) dot, (float) scale);
+                dm.asSlice((drow + n) * 4, (t - n) * 4).fill((byte) 0);
+            }
+            return;
+        }
         for (long r = 0; r < t; r++) {
             long prow = base + r * t;
             long drow = r * t;

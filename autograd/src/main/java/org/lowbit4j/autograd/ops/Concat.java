@@ -42,7 +42,7 @@ public final class Concat extends Function {
         }
         INDArray[] parts = new INDArray[in.length];
         for (int i = 0; i < in.length; i++) {
-            parts[i] = Shapes.dense(in[i]);
+            parts[i] = Shapes.indexable(in[i]);
         }
         return org.nd4j.linalg.factory.Nd4j.concat(ax, parts);
     }
@@ -50,6 +50,7 @@ public final class Concat extends Function {
     @Override
     protected INDArray[] backward(INDArray g) {
         INDArray[] out = new INDArray[sizes.length];
+        INDArray gi = Shapes.indexable(g);
         long at = 0;
         for (int i = 0; i < sizes.length; i++) {
             if (needsGrad(i)) {
@@ -57,7 +58,7 @@ public final class Concat extends Function {
                 for (int d = 0; d < idx.length; d++) {
                     idx[d] = d == ax ? NDArrayIndex.interval(at, at + sizes[i]) : NDArrayIndex.all();
                 }
-                out[i] = g.get(idx).dup('c');
+                out[i] = gi.get(idx).dup('c');
             }
             at += sizes[i];
         }

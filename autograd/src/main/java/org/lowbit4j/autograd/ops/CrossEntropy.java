@@ -63,15 +63,20 @@ public final class CrossEntropy extends Function {
                 continue;
             }
             long base = row * v;
-            double max = Double.NEGATIVE_INFINITY;
-            for (long j = 0; j < v; j++) {
-                max = Math.max(max, x.get(base + j));
+            if (x.isDouble()) {
+                double max = Double.NEGATIVE_INFINITY;
+                for (long j = 0; j < v; j++) {
+                    max = Math.max(max, x.get(base + j));
+                }
+                double sum = 0;
+                for (long j = 0; j < v; j++) {
+                    sum += Math.exp(x.get(base + j) - max);
+                }
+                lse[row] = max + Math.log(sum);
+            } else {
+                float max = Kernels.max(x.segment(), base, v);
+                lse[row] = max + Math.log(Kernels.expShift(x.segment(), base, null, 0, v, max, false));
             }
-            double sum = 0;
-            for (long j = 0; j < v; j++) {
-                sum += Math.exp(x.get(base + j) - max);
-            }
-            lse[row] = max + Math.log(sum);
             total += lse[row] - x.get(base + targets[row]);
             kept++;
         }
@@ -95,8 +100,12 @@ public final class CrossEntropy extends Function {
                 continue;
             }
             long base = row * v;
-            for (long j = 0; j < v; j++) {
-                d.set(base + j, Math.exp(x.get(base + j) - lse[row]) * scale);
+            if (x.isDouble()) {
+                for (long j = 0; j < v; j++) {
+                    d.set(base + j, Math.exp(x.get(base + j) - lse[row]) * scale);
+                }
+            } else {
+                Kernels.expShiftScale(x.segment(), base, d.segment(), base, v, (float) lse[row], (float) scale);
             }
             long t = base + targets[row];
             d.set(t, (Math.exp(x.get(t) - lse[row]) - 1.0) * scale);

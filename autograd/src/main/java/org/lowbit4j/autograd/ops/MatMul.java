@@ -58,7 +58,7 @@ public final class MatMul extends Function {
         long m = shapeA[shapeA.length - 2];
         long n = shapeA[shapeA.length - 1];
         long p = shapeB[shapeB.length - 1];
-        INDArray g3 = Shapes.dense(g).reshape('c', bt, m, p);
+        INDArray g3 = Shapes.indexable(Shapes.indexable(g).reshape('c', bt, m, p));
         INDArray ga = null;
         INDArray gb = null;
         if (needsGrad(0)) {
@@ -87,8 +87,8 @@ public final class MatMul extends Function {
     /** @return x broadcast to batch + [r, c] as a dense [bt, r, c] array */
     private INDArray batched(INDArray x, long bt, long r, long c) {
         long[] full = concat(batch, r, c);
-        INDArray e = Arrays.equals(x.shape(), full) ? Shapes.dense(x) : Shapes.expand(x, full);
-        return e.reshape('c', bt, r, c);
+        INDArray e = Arrays.equals(x.shape(), full) ? Shapes.indexable(x) : Shapes.expand(x, full);
+        return Shapes.indexable(e.reshape('c', bt, r, c));
     }
 
     /** @return matrix i of a dense [bt, r, c] array, as a C-ordered [r, c] view */

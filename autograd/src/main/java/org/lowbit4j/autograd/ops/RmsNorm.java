@@ -8,8 +8,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Fused RMSNorm over the last axis: y = x r w with r = 1 / sqrt(mean(x^2) + eps) per row. One pass
- * per row forward; backward uses dx = r (g w) - x r^3 sum(g w x) / C and dw = sum over rows of g x r.
- * Sums accumulate in double.
+ * per row forward (Vector API kernels for FLOAT); backward uses dx = r (g w) - x r^3 sum(g w x) / C and dw = sum over rows of g x r.
+ * DOUBLE sums accumulate in double; FLOAT sums in Vector API lanes; the backward runs in double.
  *
  * <p>Inputs: x [..., C], weight [C]. Output: [..., C].
  */
@@ -52,15 +52,21 @@ public final class RmsNorm extends Function {
         Buf bo = Buf.of(out);
         for (int row = 0; row < rows; row++) {
             long base = row * c;
-            double ss = 0;
-            for (long j = 0; j < c; j++) {
-                double v = bx.get(base + j);
-                ss += v * v;
-            }
-            double ri = 1.0 / Math.sqrt(ss / c + eps);
-            r[row] = ri;
-            for (long j = 0; j < c; j++) {
-                bo.set(base + j, bx.get(base + j) * ri * bw.get(j));
+            if (bx.isDouble()) {
+                double ss = 0;
+                for (long j = 0; j < c; j++) {
+                    double v = bx.get(base + j);
+                    ss += v * v;
+                }
+                double ri = 1.0 / Math.sqrt(ss / c + eps);
+                r[row] = ri;
+                for (long j = 0; j < c; j++) {
+                    bo.set(base + j, bx.get(base + j) * ri * bw.get(j));
+                }
+            } else {
+                double ri = 1.0 / Math.sqrt(Kernels.dot(bx.segment(), base, bx.segment(), base, c) / c + eps);
+                r[row] = ri;
+                Kernels.scaleMul(bx.segment(), base, bw.segment(), bo.segment(), c, (float) ri);
             }
         }
         Reference.reachabilityFence(bx);

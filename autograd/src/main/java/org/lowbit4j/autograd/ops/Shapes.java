@@ -141,6 +141,15 @@ final class Shapes {
         return isDenseC(a) ? a : a.dup('c');
     }
 
+    /**
+     * @return a itself if it is dense C-ordered with offset 0, else a dense C-ordered copy
+     *     (NOTE: ND4J 1.0.0-M2.1 mis-indexes views that have an offset: {@code get(point(..), ...)}
+     *     on them returns an empty shape, so anything indexed later must come through here)
+     */
+    static INDArray indexable(INDArray a) {
+        return a.offset() == 0 && isDenseC(a) ? a : a.dup('c');
+    }
+
     /** @throws IllegalArgumentException unless the array holds FLOAT or DOUBLE */
     static void requireFloat(String op, String what, INDArray a) {
         switch (a.dataType()) {

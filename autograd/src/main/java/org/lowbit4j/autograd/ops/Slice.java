@@ -37,7 +37,7 @@ public final class Slice extends Function {
         for (int i = 0; i < index.length; i++) {
             index[i] = i == ax ? NDArrayIndex.interval(start, end) : NDArrayIndex.all();
         }
-        return in[0].get(index).dup('c');
+        return Shapes.indexable(in[0]).get(index).dup('c');
     }
 
     @Override

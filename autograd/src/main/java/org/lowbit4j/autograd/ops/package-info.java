@@ -5,8 +5,9 @@
  * <p>Most users call them through {@link org.lowbit4j.autograd.F}. Every primitive works for FLOAT and
  * DOUBLE inputs and keeps the input data type. Matrix products go through
  * {@link org.lowbit4j.autograd.blas.Gemm}. Row kernels (softmax, cross-entropy, RoPE, RMSNorm,
- * embedding) read ND4J buffers through {@link java.lang.foreign.MemorySegment}s and accumulate in
- * double. {@link org.lowbit4j.autograd.ops.StraightThroughRound} doubles as the example of a
+ * SiLU, embedding) read ND4J buffers through {@link java.lang.foreign.MemorySegment}s: DOUBLE arrays
+ * take scalar loops accumulating in double, FLOAT arrays take Vector API kernels ({@code Kernels},
+ * each with a scalar twin that the tests compare against). {@link org.lowbit4j.autograd.ops.StraightThroughRound} doubles as the example of a
  * user-written custom node.
  */
 package org.lowbit4j.autograd.ops;

@@ -150,6 +150,9 @@ class GemmTest {
         double beta = -1.5;
         Gemm.gemm(a, ta, b, tb, c, alpha, beta);
         assertProduct(a0, ta, b0, tb, c0, alpha, beta, c, t == DataType.FLOAT ? 1e-5 : 1e-13);
+        INDArray fresh = Gemm.mmul(a, ta, b, tb);
+        assertEquals('c', fresh.ordering());
+        assertProduct(a0, ta, b0, tb, null, 1.0, 0.0, fresh, t == DataType.FLOAT ? 1e-5 : 1e-13);
         // inputs untouched
         assertProduct(a0, ta, b0, tb, c0, 0, 0, Nd4j.zeros(t, m, n), 0);
         assertEquals(a0[0][0], a.getDouble(0, 0));

@@ -8,11 +8,11 @@ import org.lowbit4j.datasets.Tokenizer;
  * A tokenized instruction example: {@code tokens = prompt ++ response}, where the first
  * {@code promptLength} tokens (BOS first) are the prompt and are never learned.
  *
- * @param tokens all token ids, length L >= 2
- * @param promptLength number of leading prompt tokens P, 1 <= P < L (at least one response token)
+ * @param tokens all token ids, length L &gt;= 2
+ * @param promptLength number of leading prompt tokens P, 1 &lt;= P &lt; L (at least one response token)
  */
 public record EncodedExample(int[] tokens, int promptLength) {
-    /** @throws IllegalArgumentException unless 1 <= P < L */
+    /** @throws IllegalArgumentException unless 1 &lt;= P &lt; L */
     public EncodedExample {
         if (promptLength < 1 || promptLength >= tokens.length) {
             throw new IllegalArgumentException("need 1 <= promptLength < tokens.length, got promptLength " + promptLength
@@ -29,9 +29,9 @@ public record EncodedExample(int[] tokens, int promptLength) {
      *
      * @param record the example
      * @param tokenizer the vocabulary
-     * @param maxLength maximum tokens, >= 2
+     * @param maxLength maximum tokens, &gt;= 2
      * @return the example, or empty if not one response token fits within maxLength
-     * @throws IllegalArgumentException if maxLength < 2
+     * @throws IllegalArgumentException if maxLength &lt; 2
      */
     public static Optional<EncodedExample> encode(InstructionRecord record, Tokenizer tokenizer, int maxLength) {
         if (maxLength < 2) {

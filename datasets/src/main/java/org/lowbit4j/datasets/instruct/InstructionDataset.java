@@ -49,9 +49,9 @@ public final class InstructionDataset {
      *
      * @param records the records
      * @param tokenizer the vocabulary
-     * @param maxLength maximum tokens per example (prompt + response + EOS), >= 2
+     * @param maxLength maximum tokens per example (prompt + response + EOS), &gt;= 2
      * @return the dataset
-     * @throws IllegalArgumentException if maxLength < 2 or no record survives
+     * @throws IllegalArgumentException if maxLength &lt; 2 or no record survives
      */
     public static InstructionDataset encode(List<InstructionRecord> records, Tokenizer tokenizer, int maxLength) {
         var out = new ArrayList<EncodedExample>(records.size());
@@ -123,11 +123,11 @@ public final class InstructionDataset {
     /**
      * One epoch of right-padded batches (the last may have fewer rows).
      *
-     * @param batchSize rows per batch B >= 1
-     * @param padId input id at padding positions, >= 0
+     * @param batchSize rows per batch B &gt;= 1
+     * @param padId input id at padding positions, &gt;= 0
      * @param seed shuffle seed
      * @return the batches, built lazily
-     * @throws IllegalArgumentException if batchSize < 1 or padId < 0
+     * @throws IllegalArgumentException if batchSize &lt; 1 or padId &lt; 0
      */
     public Iterable<TokenBatch> paddedBatches(int batchSize, int padId, long seed) {
         checkArgs(batchSize, padId);
@@ -169,9 +169,9 @@ public final class InstructionDataset {
      * One epoch of packed batches: windows of {@code seqLen + 1} stream tokens, stride seqLen
      * (the last batch may have fewer rows; the last window is padded).
      *
-     * @param batchSize rows per batch B >= 1
-     * @param seqLen T >= 1
-     * @param padId input id at padding positions, >= 0
+     * @param batchSize rows per batch B &gt;= 1
+     * @param seqLen T &gt;= 1
+     * @param padId input id at padding positions, &gt;= 0
      * @param seed shuffle seed
      * @return the batches (the packed stream is built now, each batch lazily)
      * @throws IllegalArgumentException if an argument is out of range

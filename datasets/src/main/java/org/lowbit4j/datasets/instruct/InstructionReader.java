@@ -21,7 +21,7 @@ import org.lowbit4j.datasets.MalformedDataException;
 /**
  * Reads Alpaca-style records ({@code instruction}, {@code input}, {@code output}) from either a
  * JSON array file or a JSONL file (one object per line; blank lines ignored). The format is
- * detected from the first non-whitespace character ({@code [} array, {@code {} JSONL; a UTF-8
+ * detected from the first non-whitespace character ({@code [} array, <code>&#123;</code> JSONL; a UTF-8
  * byte-order mark is skipped). Both are read in one streaming pass (Jackson's streaming parser
  * for the array, one line at a time for JSONL), so a file is never held twice in memory.
  *
@@ -83,7 +83,7 @@ public final class InstructionReader {
      * @param onMalformed fail or skip malformed records
      * @return records, skip count and skip reasons
      * @throws MalformedDataException on a malformed record with {@link OnMalformed#FAIL}, on a
-     *     syntax error inside a JSON array, or if the file starts with neither {@code [} nor {@code {}
+     *     syntax error inside a JSON array, or if the file starts with neither {@code [} nor <code>&#123;</code>
      * @throws IOException if the file cannot be read
      */
     public static Result read(Path file, OnMalformed onMalformed) throws IOException {

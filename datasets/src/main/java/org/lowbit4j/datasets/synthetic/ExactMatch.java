@@ -14,7 +14,7 @@ public final class ExactMatch {
      * @param total examples scored
      */
     public record Score(int correct, int total) {
-        /** @throws IllegalArgumentException unless 0 <= correct <= total */
+        /** @throws IllegalArgumentException unless 0 &lt;= correct &lt;= total */
         public Score {
             if (correct < 0 || correct > total) {
                 throw new IllegalArgumentException("need 0 <= correct <= total, got " + correct + " / " + total);

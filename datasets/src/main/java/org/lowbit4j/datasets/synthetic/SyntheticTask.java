@@ -13,8 +13,8 @@ import java.util.stream.Collectors;
  * {@code 0..maxAddend}. Defaults ({@link #DEFAULT}): 3..6 letters from {@code a..j}, addends up to
  * 99; lines are at most 24 characters.
  *
- * @param minLetters shortest word, >= 1
- * @param maxLetters longest word, >= minLetters, <= 32
+ * @param minLetters shortest word, &gt;= 1
+ * @param maxLetters longest word, &gt;= minLetters, &lt;= 32
  * @param alphabetSize letters used, 1..26
  * @param maxAddend largest addend, 0..9999
  */
@@ -41,10 +41,10 @@ public record SyntheticTask(int minLetters, int maxLetters, int alphabetSize, in
 
     /**
      * @param kinds tasks to draw from (uniformly per example)
-     * @param count number of examples, >= 0
+     * @param count number of examples, &gt;= 0
      * @param seed RNG seed; equal arguments give equal lists
      * @return the examples
-     * @throws IllegalArgumentException if kinds is empty or count < 0
+     * @throws IllegalArgumentException if kinds is empty or count &lt; 0
      */
     public List<SyntheticExample> generate(List<TaskKind> kinds, int count, long seed) {
         if (kinds.isEmpty() || count < 0) {

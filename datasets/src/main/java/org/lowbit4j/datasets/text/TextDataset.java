@@ -11,7 +11,7 @@ import org.lowbit4j.datasets.Tokenizer;
 /**
  * A tokenized text split into training and validation tokens.
  *
- * <p>Choices (documented defaults):
+ * <p>Choices (documented defaults; {@link #fromDocuments} is the per-document alternative):
  * <ul>
  *   <li>The whole text is encoded <b>once</b> as one sequence, with BOS first and no EOS
  *       ({@code tokenizer.encode(text, true, false)}): windows may span line and paragraph breaks,
@@ -24,8 +24,11 @@ import org.lowbit4j.datasets.Tokenizer;
 public final class TextDataset {
     /** Default held-out fraction of the tokens. */
     public static final double DEFAULT_VALIDATION_FRACTION = 0.1;
-    /** Largest text file read (bytes): 1 GiB, far above any corpus this project trains on. */
-    public static final long MAX_FILE_BYTES = 1L << 30;
+    /**
+     * Largest text file read: 256 MiB. Encoding needs about 24 bytes of working memory per input
+     * byte at worst (token, link and heap arrays), so this bounds it to ~6 GB; split bigger corpora.
+     */
+    public static final long MAX_FILE_BYTES = 256L << 20;
 
     private final String source;
     private final int[] train;
@@ -69,6 +72,67 @@ public final class TextDataset {
         }
         int[] tokens = tokenizer.encodeUtf8(Files.readAllBytes(file), true, false, true);
         return fromTokens(file.toString(), tokens, validationFraction);
+    }
+
+    /** Document separator of the TinyStories text files. */
+    public static final String TINYSTORIES_SEPARATOR = "<|endoftext|>";
+
+    /**
+     * Per-document encoding, as llama2.c pre-tokenizes TinyStories: the file is split on
+     * {@code separator}, each document is stripped of surrounding whitespace, empty ones are
+     * skipped, and each is encoded with its own BOS (no EOS); the results are concatenated. So
+     * the separator text itself is never learned and a BOS marks every document start. The
+     * validation split is still the tail fraction of the tokens (it may start mid-document).
+     *
+     * @param file UTF-8 text file
+     * @param tokenizer the vocabulary
+     * @param separator document separator, e.g. {@link #TINYSTORIES_SEPARATOR}; non-empty
+     * @param validationFraction held-out tail fraction in [0, 1)
+     * @return the dataset
+     * @throws IOException if the file cannot be read, is not UTF-8, or exceeds {@link #MAX_FILE_BYTES}
+     * @throws IllegalArgumentException if the separator is empty or validationFraction is outside [0, 1)
+     */
+    public static TextDataset fromDocuments(Path file, Tokenizer tokenizer, String separator, double validationFraction)
+            throws IOException {
+        checkFraction(validationFraction);
+        if (separator.isEmpty()) {
+            throw new IllegalArgumentException("separator must not be empty");
+        }
+        long size = Files.size(file);
+        if (size > MAX_FILE_BYTES) {
+            throw new MalformedDataException(file, "text file of " + size + " bytes exceeds the limit of "
+                    + MAX_FILE_BYTES + " bytes");
+        }
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new MalformedDataException(file, "not valid UTF-8: " + e, e);
+        }
+        var parts = new java.util.ArrayList<int[]>();
+        long total = 0;
+        int from = 0;
+        while (from <= text.length()) {
+            int at = text.indexOf(separator, from);
+            int end = at < 0 ? text.length() : at;
+            String doc = text.substring(from, end).strip();
+            if (!doc.isEmpty()) {
+                int[] ids = tokenizer.encode(doc, true, false);
+                parts.add(ids);
+                total += ids.length;
+            }
+            if (at < 0) {
+                break;
+            }
+            from = at + separator.length();
+        }
+        var all = new int[Math.toIntExact(total)];
+        int pos = 0;
+        for (int[] p : parts) {
+            System.arraycopy(p, 0, all, pos, p.length);
+            pos += p.length;
+        }
+        return fromTokens(file.toString(), all, validationFraction);
     }
 
     /**

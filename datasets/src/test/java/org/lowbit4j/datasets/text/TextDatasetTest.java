@@ -123,6 +123,21 @@ class TextDatasetTest {
     }
 
     @Test
+    void documentsEachGetABos() throws IOException {
+        var file = SharedData.file("text/tinystories_sample.txt");
+        String text = Files.readString(file);
+        var docs = Arrays.stream(text.split(java.util.regex.Pattern.quote(TextDataset.TINYSTORIES_SEPARATOR)))
+                .map(String::strip).filter(d -> !d.isEmpty()).toList();
+        assertEquals(5, docs.size(), "5 stories, each followed by the separator");
+        var ds = TextDataset.fromDocuments(file, tok, TextDataset.TINYSTORIES_SEPARATOR, 0.0);
+        int[] ids = ds.trainTokens();
+        int[] expected = docs.stream().flatMapToInt(d -> IntStream.of(tok.encode(d, true, false))).toArray();
+        assertArrayEquals(expected, ids);
+        assertEquals(5, IntStream.of(ids).filter(t -> t == Tokenizer.BOS).count());
+        assertEquals(String.join("", docs), tok.decode(ids), "BOS strips each document's dummy space");
+    }
+
+    @Test
     void largeCorpusRoundTripsThroughTheFastEncoder() throws IOException {
         var file = SharedData.file("text/tinyshakespeare.txt");
         String text = Files.readString(file);

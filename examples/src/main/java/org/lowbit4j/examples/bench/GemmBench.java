@@ -18,9 +18,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * library it can use. Shapes: 512³, 1024³, 2048³ and the stories15M training GEMMs
  * (B*T = 2048 tokens, dim 288, hidden 768, vocab 32000, 6 heads of 48, seq 256).
  *
- * <p>Usage: {@code ./lowbit4j bench gemm [--budget SECONDS] [--only SUBSTRING] [--no-mmul]}.
- * Each cell is the median of several timed runs (about {@code budget} seconds, at least 3) after
- * warm-up. Compare with {@code examples/scripts/numpy_gemm.py} run in the same minutes.
+ * <p>Usage: {@code ./lowbit4j bench gemm [--budget SECONDS] [--only SUBSTRING] [--no-mmul]
+ * [--peer "python3 examples/scripts/numpy_gemm.py"]}. Each cell is the median of several timed
+ * runs (about {@code budget} seconds, at least 3) after warm-up, the paths interleaved run by run
+ * so that the machine's drifting speed hits them alike. With {@code --peer}, that command is run
+ * for each shape between two halves of the Java measurement (with {@code --index I --budget S
+ * --quiet} appended; it must print one GFLOP/s figure), giving a same-minute peer column and the
+ * ratio Gemm / peer.
  */
 public final class GemmBench {
     private GemmBench() {
@@ -85,13 +89,15 @@ public final class GemmBench {
         double budget = 1.5;
         String only = null;
         boolean mmul = true;
+        List<String> peer = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--peer" -> peer = List.of(value(args, ++i, "--peer").trim().split("\\s+"));
                 case "--budget" -> budget = Double.parseDouble(value(args, ++i, "--budget"));
                 case "--only" -> only = value(args, ++i, "--only");
                 case "--no-mmul" -> mmul = false;
                 default -> throw new IllegalArgumentException("GemmBench: unknown option '" + args[i]
-                        + "'; expected --budget SECONDS, --only SUBSTRING, --no-mmul");
+                        + "'; expected --budget SECONDS, --only SUBSTRING, --no-mmul, --peer COMMAND");
             }
         }
         BlasBackend active = Gemm.backend();
@@ -112,11 +118,17 @@ public final class GemmBench {
             cols.add("Gemm[" + b.kind() + "]");
         }
         System.out.println();
-        System.out.println("| shape (M×N×K) | " + String.join(" | ", cols) + " | Gemm / ND4J mmul |");
-        System.out.println("|---|" + "---:|".repeat(cols.size() + 1));
+        if (peer != null) {
+            cols.add("peer");
+        }
+        System.out.println("| shape (M×N×K) | " + String.join(" | ", cols) + " | Gemm / ND4J mmul |"
+                + (peer != null ? " Gemm / peer |" : ""));
+        System.out.println("|---|" + "---:|".repeat(cols.size() + 1 + (peer != null ? 1 : 0)));
         System.out.println("(GFLOP/s, median; batched rows: ND4J columns use Nd4j.matmul on rank-3 arrays)");
         Nd4j.getRandom().setSeed(1);
-        for (Shape s : shapes()) {
+        List<Shape> shapes = shapes();
+        for (int si = 0; si < shapes.size(); si++) {
+            Shape s = shapes.get(si);
             if (only != null && !s.name().contains(only)) {
                 continue;
             }
@@ -145,7 +157,15 @@ public final class GemmBench {
                     g.run();
                 });
             }
-            double[] gf = gflops(ops, s.flops(), budget);
+            double[] gf = gflops(ops, s.flops(), budget / 2);
+            double peerGflops = Double.NaN;
+            if (peer != null) {
+                peerGflops = runPeer(peer, si, budget);
+                double[] again = gflops(ops, s.flops(), budget / 2);
+                for (int i = 0; i < gf.length; i++) {
+                    gf[i] = 0.5 * (gf[i] + again[i]);
+                }
+            }
             Gemm.useBackend(active);
             int nd4jCol = mmul ? 1 : 0;
             double best = active instanceof Nd4jBlas ? gf[nd4jCol] : gf[nd4jCol + 1 + cblas.indexOf(active)];
@@ -153,7 +173,13 @@ public final class GemmBench {
             for (double g : gf) {
                 line.append(String.format(Locale.ROOT, "%.1f | ", g));
             }
+            if (peer != null) {
+                line.append(String.format(Locale.ROOT, "%.1f | ", peerGflops));
+            }
             line.append(mmul ? String.format(Locale.ROOT, "%.2f× |", best / gf[0]) : "– |");
+            if (peer != null) {
+                line.append(String.format(Locale.ROOT, " %.2f× |", best / peerGflops));
+            }
             System.out.println(line);
         }
     }
@@ -192,6 +218,29 @@ public final class GemmBench {
             out[i] = flops / median / 1e9;
         }
         return out;
+    }
+
+    /** Runs the peer command for one shape; returns its GFLOP/s, or NaN (with a note) if it failed. */
+    private static double runPeer(List<String> command, int index, double budget) {
+        List<String> cmd = new ArrayList<>(command);
+        cmd.addAll(List.of("--index", Integer.toString(index), "--budget", Double.toString(budget), "--quiet"));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+            int rc = p.waitFor();
+            String last = out.isEmpty() ? "" : out.substring(out.lastIndexOf('\n') + 1).strip();
+            if (rc != 0) {
+                System.err.println("peer command failed (exit " + rc + "): " + out);
+                return Double.NaN;
+            }
+            return Double.parseDouble(last);
+        } catch (java.io.IOException | NumberFormatException e) {
+            System.err.println("peer command " + cmd + " failed: " + e.getMessage());
+            return Double.NaN;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Double.NaN;
+        }
     }
 
     private static String value(String[] args, int i, String opt) {

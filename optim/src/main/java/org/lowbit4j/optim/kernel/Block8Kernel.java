@@ -51,18 +51,54 @@ public final class Block8Kernel {
         float[] vTable = vMap.values();
         float[] sm = new float[bs];
         float[] sv = new float[bs];
+        int[] ix = new int[Lanes.LANES];
         for (int start = from; start < to; start += bs) {
             int n = Math.min(bs, to - start);
             int b = start / bs;
-            decode(s.mCodes(), start, n, mTable, s.mAbsmax()[b], sm);
-            decode(s.vCodes(), start, n, vTable, s.vAbsmax()[b], sv);
             if (vector) {
-                AdamKernel.step(p, g, start, sm, sv, 0, n, c);
+                decodeUpdateVector(p, g, s, start, n, c, mMap, vMap, sm, sv, ix);
             } else {
+                decode(s.mCodes(), start, n, mTable, s.mAbsmax()[b], sm);
+                decode(s.vCodes(), start, n, vTable, s.vAbsmax()[b], sv);
                 AdamKernel.stepScalar(p, g, start, sm, sv, 0, n, c);
             }
-            s.mAbsmax()[b] = encode(sm, n, s.mCodes(), start, mMap, vector);
-            s.vAbsmax()[b] = encode(sv, n, s.vCodes(), start, vMap, vector);
+            s.mAbsmax()[b] = encode(sm, n, s.mCodes(), start, mMap, vector, ix);
+            s.vAbsmax()[b] = encode(sv, n, s.vCodes(), start, vMap, vector, ix);
+        }
+    }
+
+    /**
+     * Vector pass over one block: decode both moments (gathers), AdamW update, new moments to the scratch
+     * arrays. The same float operations as {@link #decode} + {@link AdamKernel#stepScalar}.
+     */
+    private static void decodeUpdateVector(MemorySegment p, MemorySegment g, State s, int start, int n,
+            AdamCoeffs c, MapEncoder mMap, MapEncoder vMap, float[] sm, float[] sv, int[] ix) {
+        int b = start / s.blockSize();
+        float am = s.mAbsmax()[b];
+        float av = s.vAbsmax()[b];
+        int i = 0;
+        for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
+            int e = start + i;
+            long byteOff = 4L * e;
+            var m = mMap.decode(Lanes.bytes(s.mCodes(), e), ix).mul(am);
+            var v = vMap.decode(Lanes.bytes(s.vCodes(), e), ix).mul(av);
+            var gv = FloatVector.fromMemorySegment(F, g, byteOff, Lanes.ORDER);
+            var mv = m.mul(c.beta1()).add(gv.mul(c.oneMinusBeta1()));
+            var vv = v.mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
+            var denom = vv.lanewise(VectorOperators.SQRT).mul(c.invSqrtBc2()).add(c.eps());
+            FloatVector.fromMemorySegment(F, p, byteOff, Lanes.ORDER).mul(c.decay())
+                    .sub(mv.div(denom).mul(c.stepSize())).intoMemorySegment(p, byteOff, Lanes.ORDER);
+            mv.intoArray(sm, i);
+            vv.intoArray(sv, i);
+        }
+        if (i < n) {
+            float[] mTable = mMap.values();
+            float[] vTable = vMap.values();
+            for (int k = i; k < n; k++) {
+                sm[k] = mTable[s.mCodes()[start + k] & 0xFF] * am;
+                sv[k] = vTable[s.vCodes()[start + k] & 0xFF] * av;
+            }
+            AdamKernel.stepScalar(p, g, start + i, sm, sv, i, n - i, c);
         }
     }
 
@@ -73,7 +109,7 @@ public final class Block8Kernel {
     }
 
     /** Encodes {@code x[0, n)} relative to its absmax, which it returns. */
-    static float encode(float[] x, int n, byte[] codes, int start, MapEncoder map, boolean vector) {
+    static float encode(float[] x, int n, byte[] codes, int start, MapEncoder map, boolean vector, int[] ix) {
         float absmax = vector ? absMax(x, n) : absMaxScalar(x, n);
         if (absmax == 0f) {
             byte z = (byte) map.zeroCode();
@@ -83,7 +119,13 @@ public final class Block8Kernel {
             return 0f;
         }
         float inv = 1f / absmax;
-        for (int i = 0; i < n; i++) {
+        int i = 0;
+        if (vector) {
+            for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
+                Lanes.storeBytes(map.encode(FloatVector.fromArray(F, x, i).mul(inv), ix), codes, start + i);
+            }
+        }
+        for (; i < n; i++) {
             codes[start + i] = (byte) map.encode(x[i] * inv);
         }
         return absmax;

@@ -47,43 +47,53 @@ public final class FourBitKernel {
         int chunks = workers.chunksFor(n, BLOCK);
         if (!s.isRank1()) {
             workers.run(chunks, k -> pass1(p, g, s, Workers.chunkStart(k, chunks, n, BLOCK),
-                    Workers.chunkStart(k + 1, chunks, n, BLOCK), c, mMap, null, null, vector));
+                    Workers.chunkStart(k + 1, chunks, n, BLOCK), c, mMap, null, null, null, null, vector));
             return;
         }
+        float[] rowOld = s.rowMax();
+        float[] colOld = s.colMax();
         float[][] rowParts = new float[chunks][];
         float[][] colParts = new float[chunks][];
         workers.run(chunks, k -> {
             rowParts[k] = new float[s.rows()];
             colParts[k] = new float[s.cols()];
             pass1(p, g, s, Workers.chunkStart(k, chunks, n, BLOCK), Workers.chunkStart(k + 1, chunks, n, BLOCK),
-                    c, mMap, rowParts[k], colParts[k], vector);
+                    c, mMap, rowOld, colOld, rowParts[k], colParts[k], vector);
         });
-        float[] rowMax = rowParts[0];
-        float[] colMax = colParts[0];
-        for (int k = 1; k < chunks; k++) {
-            for (int r = 0; r < rowMax.length; r++) {
-                rowMax[r] = Math.max(rowMax[r], rowParts[k][r]);
-            }
-            for (int j = 0; j < colMax.length; j++) {
-                colMax[j] = Math.max(colMax[j], colParts[k][j]);
+        short[] rowBits = new short[s.rows()];
+        short[] colBits = new short[s.cols()];
+        float[] rowNew = merge(rowParts, rowBits);
+        float[] colNew = merge(colParts, colBits);
+        workers.run(chunks, k -> pass2(g, s, Workers.chunkStart(k, chunks, n, BLOCK),
+                Workers.chunkStart(k + 1, chunks, n, BLOCK), c, rowOld, colOld, rowNew, colNew));
+        s.setRank1(rowBits, colBits);
+    }
+
+    /** Max over the chunks' partial maxima, rounded up to bf16 (bits into {@code bits}, values returned). */
+    private static float[] merge(float[][] parts, short[] bits) {
+        float[] out = parts[0];
+        for (int k = 1; k < parts.length; k++) {
+            for (int j = 0; j < out.length; j++) {
+                out[j] = Math.max(out[j], parts[k][j]);
             }
         }
-        workers.run(chunks, k -> pass2(g, s, Workers.chunkStart(k, chunks, n, BLOCK),
-                Workers.chunkStart(k + 1, chunks, n, BLOCK), c, rowMax, colMax));
-        s.setRank1(rowMax, colMax);
+        for (int j = 0; j < out.length; j++) {
+            bits[j] = FourBitState.bf16Up(out[j]);
+            out[j] = Bf16.toFloat(bits[j]);
+        }
+        return out;
     }
 
     /** Decode, update and (first moment, block-wise second moment) re-encode elements [from, to). */
     private static void pass1(MemorySegment p, MemorySegment g, FourBitState s, int from, int to, AdamCoeffs c,
-            MapEncoder mMap, float[] rowNew, float[] colNew, boolean vector) {
+            MapEncoder mMap, float[] rowOld, float[] colOld, float[] rowNew, float[] colNew, boolean vector) {
         float[] mTable = mMap.values();
         float[] sm = new float[BLOCK];
         float[] sv = new float[BLOCK];
         byte[] mCodes = s.mCodes();
         byte[] vCodes = s.vCodes();
         float[] mAbs = s.mAbsmax();
-        float[] vA = s.vRowMaxOrAbsmax();
-        float[] vB = s.vColMax();
+        float[] vAbs = s.vAbsmax();
         boolean rank1 = s.isRank1();
         int cols = s.cols();
         for (int start = from; start < to; start += BLOCK) {
@@ -97,14 +107,14 @@ public final class FourBitKernel {
                 int r = start / cols;
                 int col = start - r * cols;
                 for (int i = 0; i < n; i++) {
-                    sv[i] = LinearMap4.decode(FourBitState.nibble(vCodes, start + i), Math.min(vA[r], vB[col]));
+                    sv[i] = LinearMap4.decode(FourBitState.nibble(vCodes, start + i), Math.min(rowOld[r], colOld[col]));
                     if (++col == cols) {
                         col = 0;
                         r++;
                     }
                 }
             } else {
-                float av = vA[b];
+                float av = vAbs[b];
                 for (int i = 0; i < n; i++) {
                     sv[i] = LinearMap4.decode(FourBitState.nibble(vCodes, start + i), av);
                 }
@@ -140,7 +150,7 @@ public final class FourBitKernel {
                 }
             } else {
                 float vMax = vector ? Block8Kernel.absMax(sv, n) : Block8Kernel.absMaxScalar(sv, n);
-                vA[b] = vMax;
+                vAbs[b] = vMax;
                 for (int i = 0; i < n; i++) {
                     setNibble(vCodes, start + i, LinearMap4.encode(sv[i], vMax));
                 }
@@ -149,11 +159,9 @@ public final class FourBitKernel {
     }
 
     /** Re-encodes rank-1 second moments of elements [from, to) with the new maxima. */
-    private static void pass2(MemorySegment g, FourBitState s, int from, int to, AdamCoeffs c, float[] rowNew,
-            float[] colNew) {
+    private static void pass2(MemorySegment g, FourBitState s, int from, int to, AdamCoeffs c, float[] rowOld,
+            float[] colOld, float[] rowNew, float[] colNew) {
         byte[] vCodes = s.vCodes();
-        float[] rowOld = s.vRowMaxOrAbsmax();
-        float[] colOld = s.vColMax();
         int cols = s.cols();
         int r = from / cols;
         int col = from - r * cols;

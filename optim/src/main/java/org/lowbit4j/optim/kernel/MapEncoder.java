@@ -1,6 +1,9 @@
 package org.lowbit4j.optim.kernel;
 
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Nearest-code quantization to a sorted code map (such as the dynamic maps of
@@ -19,6 +22,12 @@ public final class MapEncoder {
     private final float[] values;
     private final float[] mids;
     private final short[] bucketCode;
+    /** {@link #bucketCode} widened for gathers (-1: slow bucket). */
+    private final int[] bucketCodeInt;
+    /** Per bucket: the midpoint above its code ({@code +inf} for the last code), for gathers. */
+    private final float[] bucketThreshold;
+    /** The map padded to 256 entries (NaN beyond the map), so any byte code can be gathered. */
+    private final float[] table256;
     private final int zeroCode;
 
     /**
@@ -51,6 +60,50 @@ public final class MapEncoder {
             bucketCode[b] = (short) (!nan && cHi - cLo >= 0 && cHi - cLo <= 1 ? cLo : -1);
         }
         zeroCode = encodeReference(0f);
+        bucketCodeInt = new int[BUCKETS];
+        bucketThreshold = new float[BUCKETS];
+        for (int b = 0; b < BUCKETS; b++) {
+            int c = bucketCode[b];
+            bucketCodeInt[b] = c;
+            bucketThreshold[b] = c >= 0 && c < mids.length ? mids[c] : Float.POSITIVE_INFINITY;
+        }
+        table256 = new float[256];
+        Arrays.fill(table256, Float.NaN);
+        System.arraycopy(values, 0, table256, 0, values.length);
+    }
+
+    /**
+     * Vector twin of {@link #encode}: the codes of 8 values.
+     *
+     * @param x values (8 lanes)
+     * @param scratch an int[8] for gather indices
+     * @return the codes, lane for lane equal to {@code encode(x[lane])}
+     */
+    public IntVector encode(FloatVector x, int[] scratch) {
+        IntVector bits = (IntVector) x.reinterpretAsInts();
+        IntVector key = bits.lanewise(VectorOperators.XOR,
+                bits.lanewise(VectorOperators.ASHR, 31).and(0x7FFFFFFF));
+        key.lanewise(VectorOperators.ASHR, 16).add(BUCKETS / 2).intoArray(scratch, 0);
+        IntVector c = IntVector.fromArray(Lanes.I, bucketCodeInt, 0, scratch, 0);
+        if (c.compare(VectorOperators.LT, 0).anyTrue()) {
+            int[] out = new int[Lanes.LANES];
+            for (int k = 0; k < out.length; k++) {
+                out[k] = encode(x.lane(k));
+            }
+            return IntVector.fromArray(Lanes.I, out, 0);
+        }
+        FloatVector t = FloatVector.fromArray(Lanes.F, bucketThreshold, 0, scratch, 0);
+        return c.add(1, x.compare(VectorOperators.GT, t).cast(Lanes.I));
+    }
+
+    /**
+     * @param codes 8 codes
+     * @param scratch an int[8] for gather indices
+     * @return their map values
+     */
+    public FloatVector decode(IntVector codes, int[] scratch) {
+        codes.intoArray(scratch, 0);
+        return FloatVector.fromArray(Lanes.F, table256, 0, scratch, 0);
     }
 
     /** Order-preserving map of float bits to signed ints (an involution). */

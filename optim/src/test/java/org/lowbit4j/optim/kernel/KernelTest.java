@@ -152,11 +152,13 @@ class KernelTest {
     }
 
     static float[] decode4v(FourBitState s) {
+        float[] rows = s.rowMax();
+        float[] cols = s.colMax();
         float[] out = new float[s.length()];
         for (int i = 0; i < out.length; i++) {
             float scale = s.isRank1()
-                    ? Rank1.scale(s.vRowMaxOrAbsmax(), s.vColMax(), i / s.cols(), i % s.cols())
-                    : s.vRowMaxOrAbsmax()[i / FourBitState.BLOCK];
+                    ? Rank1.scale(rows, cols, i / s.cols(), i % s.cols())
+                    : s.vAbsmax()[i / FourBitState.BLOCK];
             out[i] = LinearMap4.decode(FourBitState.nibble(s.vCodes(), i), scale);
         }
         return out;
@@ -187,8 +189,8 @@ class KernelTest {
         try (Arena arena = Arena.ofShared()) {
             FourBitKernel.update(segment(arena, new float[12]), segment(arena, g), s, c, S4, Workers.of(1));
         }
-        assertArrayEquals(maxima[0], s.vRowMaxOrAbsmax());
-        assertArrayEquals(maxima[1], s.vColMax());
+        assertArrayEquals(maxima[0], s.rowMax());
+        assertArrayEquals(maxima[1], s.colMax());
         float[] dec = decode4v(s);
         // Elements equal to their scale decode exactly. (0,0): 1 with scale min(9, 16) = 9 is 16/9 = 1.78
         // sixteenths, rounded to 2/16 * 9 = 1.125. (1,1): 1 with scale min(16, 4) = 4 is exactly 4/16 (code 3).
@@ -255,8 +257,9 @@ class KernelTest {
                     assertArrayEquals(s2.vCodes(), s1.vCodes());
                     assertArrayEquals(s3.vCodes(), s1.vCodes());
                     assertArrayEquals(s2.mAbsmax(), s1.mAbsmax());
-                    assertArrayEquals(s2.vRowMaxOrAbsmax(), s1.vRowMaxOrAbsmax());
-                    assertArrayEquals(s2.vColMax(), s1.vColMax());
+                    assertArrayEquals(s2.vAbsmax(), s1.vAbsmax());
+                    assertArrayEquals(s2.rowMaxBits(), s1.rowMaxBits());
+                    assertArrayEquals(s2.colMaxBits(), s1.colMaxBits());
                     float[] mDec = decode4m(s1);
                     float[] vDec = decode4v(s1);
                     for (int i = 0; i < n; i++) {
@@ -285,6 +288,9 @@ class KernelTest {
         assertEquals((short) 0x3F81, Bf16.roundStochastic(1f + 1f / 256, 0x8000));
         assertEquals((short) 0x7F80, Bf16.roundStochastic(Float.POSITIVE_INFINITY, 0xFFFF));
         assertEquals(1.5f, Bf16.toFloat((short) 0x3FC0));
+        assertEquals((short) 0x3FC0, FourBitState.bf16Up(1.5f));
+        assertEquals((short) 0x3FC1, FourBitState.bf16Up(Math.nextUp(1.5f)));
+        assertEquals((short) 0, FourBitState.bf16Up(0f));
 
         // ND4J's bf16 storage is the upper half of a float32, viewed in place through its native address.
         INDArray b = Nd4j.create(new float[] {1.5f, -2f, 3f}).castTo(DataType.BFLOAT16);

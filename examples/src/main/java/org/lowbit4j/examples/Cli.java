@@ -1,0 +1,85 @@
+package org.lowbit4j.examples;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.lowbit4j.autograd.Tensor;
+import org.lowbit4j.datasets.Tokenizer;
+import org.lowbit4j.optim.AdamW;
+import org.lowbit4j.optim.AdamW4bit;
+import org.lowbit4j.optim.AdamW8bit;
+import org.lowbit4j.optim.AdamWConfig;
+import org.lowbit4j.optim.Optimizer;
+import org.lowbit4j.optim.Sgd;
+import org.lowbit4j.optim.SgdConfig;
+
+/** Small helpers shared by the commands: tokenizer sizing, optimizer choice, progress, JSON output. */
+final class Cli {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private Cli() {
+    }
+
+    /** Loads a tokenizer whose vocabulary size is the number of entries in the file. */
+    static Tokenizer loadTokenizer(Path file) throws IOException {
+        return Tokenizer.load(file);
+    }
+
+    /** The optimizers the commands offer. */
+    enum OptimizerKind { adamw, adamw8bit, adamw4bit, sgd }
+
+    /**
+     * @param weightDecay AdamW's decoupled weight decay (SGD: L2 decay)
+     * @return the optimizer over {@code params}, learning rate {@code lr}
+     */
+    static Optimizer optimizer(OptimizerKind kind, List<Tensor> params, double lr, double weightDecay) {
+        AdamWConfig adam = AdamWConfig.DEFAULTS.withLr(lr).withWeightDecay(weightDecay);
+        return switch (kind) {
+            case adamw -> new AdamW(params, adam);
+            case adamw8bit -> new AdamW8bit(params, adam);
+            case adamw4bit -> new AdamW4bit(params, adam);
+            case sgd -> new Sgd(params, SgdConfig.DEFAULTS.withLr(lr));
+        };
+    }
+
+    /**
+     * A progress bar on standard error (standard output carries results only). On a terminal it
+     * redraws in place; otherwise (CI logs, files) it prints a plain line every few seconds.
+     */
+    static ProgressBar progress(String task, long steps) {
+        boolean terminal = System.console() != null;
+        ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(task).setInitialMax(steps)
+                .setStyle(ProgressBarStyle.ASCII).setMaxRenderedLength(110);
+        if (terminal) {
+            b.setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(250);
+        } else {
+            b.setConsumer(new me.tongfei.progressbar.DelegatingProgressBarConsumer(System.err::println, 110))
+                    .setUpdateIntervalMillis(5000);
+        }
+        return b.build();
+    }
+
+    /** @return peak resident memory of this process in MiB (VmHWM), or -1 where /proc is missing */
+    static double peakRssMiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    static ObjectNode object() {
+        return JSON.createObjectNode();
+    }
+}
