@@ -164,6 +164,8 @@ public final class F {
      * @param a [..., M, N]
      * @param b [..., N, P]
      * @return [..., M, P]
+     * @throws IllegalArgumentException for a rank below 2, inner sizes that differ, or batch
+     *     dimensions that do not broadcast
      */
     public static Tensor matmul(Tensor a, Tensor b) {
         return new MatMul().apply(a, b);
@@ -175,6 +177,7 @@ public final class F {
      * @param x [..., in]
      * @param w [out, in]
      * @return [..., out]
+     * @throws IllegalArgumentException if w is not 2-D or x does not end in w's in-dimension
      */
     public static Tensor linear(Tensor x, Tensor w) {
         return new Linear().apply(x, w);
@@ -249,6 +252,8 @@ public final class F {
      * @param x [B, T, H, D], D even
      * @param startPos position of the first time step
      * @return [B, T, H, D]
+     * @throws IllegalArgumentException for a shape other than [B, T, H, D] with D even, a negative
+     *     startPos or a non-positive theta
      */
     public static Tensor rope(Tensor x, long startPos, double theta) {
         return new Rope(startPos, theta).apply(x);
@@ -262,6 +267,7 @@ public final class F {
      * @param k [B, T, K, D], H divisible by K
      * @param v [B, T, K, D]
      * @return [B, T, H, D]
+     * @throws IllegalArgumentException on mismatched shapes or H not divisible by K
      */
     public static Tensor causalAttention(Tensor q, Tensor k, Tensor v) {
         return new CausalAttention().apply(q, k, v);
@@ -275,6 +281,8 @@ public final class F {
      * @param ignoreIndex target value that contributes nothing (e.g. -100)
      * @return a scalar: sum of -log softmax(logits)[target] over kept positions / their count
      *     (0 if none is kept)
+     * @throws IllegalArgumentException if targets are not integers, their shape is not the logits'
+     *     leading shape, or a target other than ignoreIndex lies outside [0, V)
      */
     public static Tensor crossEntropy(Tensor logits, INDArray targets, int ignoreIndex) {
         return new CrossEntropy(targets, ignoreIndex).apply(logits);

@@ -151,7 +151,7 @@ public final class GradientCheck {
     }
 
     private static double loss(Supplier<Tensor> f, INDArray proj) {
-        try (var scope = GradMode.noGrad()) {
+        try (var _ = GradMode.noGrad()) {
             INDArray out = f.get().value();
             if (!Arrays.equals(out.shape(), proj.shape())) {
                 throw new AssertionError("output shape changed between calls: " + Arrays.toString(out.shape())

@@ -56,6 +56,15 @@ class ElementwiseGradTest {
     }
 
     @Test
+    void rankZeroOperands() {
+        Tensor x = param(10, 2, 3);
+        Tensor y = param(11, 4);
+        GradientCheck.assertGradients("mul(x, sum(y))", () -> F.mul(x, F.sum(y, false)), x, y);
+        GradientCheck.assertGradients("sub(mean(y), x)", () -> F.sub(F.mean(y, false), x), x, y);
+        GradientCheck.assertGradients("div(sum(x), y)", () -> F.div(F.sum(x, false), F.addScalar(F.exp(y), 1)), x, y);
+    }
+
+    @Test
     void sameTensorTwice() {
         Tensor x = param(4, 3, 4);
         GradientCheck.assertGradients("mul(x,x)", () -> F.mul(x, x), x);

@@ -52,7 +52,7 @@ class EngineTest {
         Tensor x = param(43, 3, 4);
         Tensor w = param(44, 5, 4);
         Tensor y;
-        try (var scope = GradMode.noGrad()) {
+        try (var _ = GradMode.noGrad()) {
             assertFalse(GradMode.isEnabled());
             y = loss(x, w);
         }

@@ -7,7 +7,13 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Timing of the heavy primitives in FLOAT at a small-Llama training shape (a main, not a test):
  * B=8, T=256, H=6, K=6 or 3, D=48, C=288, V=512. Prints the median forward and forward+backward
- * time of each over a few repetitions.
+ * time of each over {@code reps} repetitions (argument, default 5) after 3 warm-up runs.
+ *
+ * <pre>
+ * mvn -o -q -pl autograd -am test-compile
+ * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+ *   -cp autograd/target/classes:autograd/target/test-classes:$(cat cp.txt) org.lowbit4j.autograd.OpsBenchmark 9
+ * </pre>
  */
 public final class OpsBenchmark {
     private OpsBenchmark() {
@@ -44,7 +50,8 @@ public final class OpsBenchmark {
     private static void bench(String name, int reps, Step step) {
         long[] fwd = new long[reps];
         long[] both = new long[reps];
-        for (int i = 0; i < reps + 1; i++) {
+        int warmup = 3; // JIT compilation of the kernels
+        for (int i = 0; i < reps + warmup; i++) {
             long t0 = System.nanoTime();
             Tensor y = step.run();
             long t1 = System.nanoTime();
@@ -52,9 +59,9 @@ public final class OpsBenchmark {
             long t2 = System.nanoTime();
             y.backward(seed);
             long t3 = System.nanoTime();
-            if (i > 0) {
-                fwd[i - 1] = t1 - t0;
-                both[i - 1] = (t1 - t0) + (t3 - t2);
+            if (i >= warmup) {
+                fwd[i - warmup] = t1 - t0;
+                both[i - warmup] = (t1 - t0) + (t3 - t2);
             }
         }
         java.util.Arrays.sort(fwd);

@@ -38,6 +38,38 @@ class ShapeGradTest {
     }
 
     @Test
+    void sumOverAxesAgainstLoop() {
+        // every subset of axes of a [2, 3, 4, 5] array, against a plain loop
+        double[] v = TestArrays.flat(TestArrays.uniform(15, -1, 1, 2, 3, 4, 5));
+        Tensor x = Tensor.constant(Nd4j.createFromArray(v).reshape(2, 3, 4, 5));
+        long[] shape = {2, 3, 4, 5};
+        for (int mask = 1; mask < 16; mask++) {
+            final int m = mask;
+            int[] axes = java.util.stream.IntStream.range(0, 4).filter(d -> (m >> d & 1) == 1).toArray();
+            long[] kept = shape.clone();
+            for (int a : axes) {
+                kept[a] = 1;
+            }
+            double[] want = new double[(int) (kept[0] * kept[1] * kept[2] * kept[3])];
+            for (int i = 0; i < 2; i++) {
+                for (int j = 0; j < 3; j++) {
+                    for (int k = 0; k < 4; k++) {
+                        for (int l = 0; l < 5; l++) {
+                            int o = (int) ((((m & 1) != 0 ? 0 : i) * kept[1] + ((m & 2) != 0 ? 0 : j)) * kept[2]
+                                    + ((m & 4) != 0 ? 0 : k)) * (int) kept[3] + ((m & 8) != 0 ? 0 : l);
+                            want[o] += v[((i * 3 + j) * 4 + k) * 5 + l];
+                        }
+                    }
+                }
+            }
+            Tensor s = F.sum(x, true, axes);
+            assertArrayEquals(kept, s.shape());
+            assertArrayEquals(want, TestArrays.flat(s.value()), 1e-14, "axes mask " + mask);
+            assertEquals(4 - axes.length, F.sum(x, false, axes).rank());
+        }
+    }
+
+    @Test
     void reshapeTransposePermute() {
         Tensor x = param(11, 2, 3, 4);
         GradientCheck.assertGradients("reshape", () -> F.mul(F.reshape(x, 4, -1), F.reshape(x, 4, 6)), x);

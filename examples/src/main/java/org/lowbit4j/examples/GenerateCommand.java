@@ -57,7 +57,8 @@ final class GenerateCommand implements Callable<Integer> {
         long rngSeed = seed != null ? seed : System.currentTimeMillis() / 1000;
         Sampler sampler = new Sampler(llama.config().vocabSize(), temperature, topP, rngSeed);
         Generator generator = new Generator(new InferenceSession(llama), tok, sampler);
-        OutputStream out = new BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.out));
+        // Raw bytes, as run.c prints them (pieces may be partial UTF-8 sequences).
+        OutputStream out = new BufferedOutputStream(System.out);
         Generator.Generation g = generator.generate(prompt, steps, out);
         out.flush();
         PrintStream err = System.err;

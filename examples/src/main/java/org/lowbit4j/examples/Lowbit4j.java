@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
             GenerateCommand.class,
             PretrainCommand.class,
             DemoCommand.class,
+            FinetuneCommand.class,
+            EvalCommand.class,
             BenchCommand.class,
         })
 public final class Lowbit4j implements Runnable {

@@ -121,8 +121,8 @@ public final class Sampler {
                 boxed[n0++] = i;
             }
         }
-        // NOTE: run.c uses qsort (descending probability). glibc's qsort is a merge sort, i.e. stable,
-        // so equal probabilities keep ascending index order; Arrays.sort on objects is stable too.
+        // NOTE: run.c uses qsort (descending probability), whose order for equal probabilities is
+        // unspecified; glibc's merge sort keeps ascending index order, and so does this stable sort.
         Arrays.sort(boxed, 0, n0, (a, b) -> p[a] > p[b] ? -1 : p[a] < p[b] ? 1 : 0);
         for (int i = 0; i < n0; i++) {
             order[i] = boxed[i];

@@ -3,7 +3,6 @@ package org.lowbit4j.autograd.formats;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -23,30 +22,96 @@ public final class BlockwiseMapCodec {
     private BlockwiseMapCodec() {
     }
 
-    /** Precomputed search data for one map. */
-    private record Search(float[] thresholds, int steps) {
+    /**
+     * Precomputed search data for one map: the float32 midpoints (padded with +inf), and a bucket index over the
+     * order-preserving integer key of a float ({@link #key}): {@code bucketLo[k]} counts the midpoints below the
+     * smallest value of bucket k, and no bucket holds more than {@code span} midpoints, so {@code span} compares
+     * from {@code bucketLo} finish the count.
+     */
+    private record Search(float[] thresholds, float lowClamp, float highClamp, int keyBase, int[] bucketLo, int span) {
     }
 
-    /**
-     * Thresholds padded with +inf to 2^steps - 1 entries so that a branchless binary search of exactly
-     * {@code steps} steps counts the midpoints below a value.
-     */
+    /** Bits of the key dropped to form a bucket: sign, exponent and 7 mantissa bits remain. */
+    private static final int BUCKET_SHIFT = 16;
+    private static final java.util.Map<MapKey, Search> CACHE = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A map by content, for the cache. */
+    private record MapKey(float[] map, int hash) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof MapKey k && k.hash == hash && java.util.Arrays.equals(k.map, map);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
+    /** Order-preserving int of a float (for non-NaN values): a < b iff key(a) < key(b), with -0 < +0. */
+    static int key(float v) {
+        int b = Float.floatToRawIntBits(v);
+        return b ^ ((b >> 31) & 0x7FFFFFFF);
+    }
+
+    private static float unkey(int k) {
+        return Float.intBitsToFloat(k ^ ((k >> 31) & 0x7FFFFFFF));
+    }
+
     private static Search search(float[] map) {
         if (map == null || map.length < 2 || map.length > 256) {
             throw new IllegalArgumentException("map must have 2..256 entries, got "
                     + (map == null ? "null" : map.length));
         }
-        int steps = 32 - Integer.numberOfLeadingZeros(map.length - 1);
-        float[] t = new float[(1 << steps) - 1 + Vec.LANES];
+        var mk = new MapKey(map, java.util.Arrays.hashCode(map));
+        Search cached = CACHE.get(mk);
+        if (cached != null) {
+            return cached;
+        }
+        int m = map.length - 1;
+        float[] t = new float[m + Vec.LANES + 1];
         java.util.Arrays.fill(t, Float.POSITIVE_INFINITY);
-        for (int k = 0; k + 1 < map.length; k++) {
-            if (!(map[k] <= map[k + 1])) {
-                throw new IllegalArgumentException("map must be sorted ascending: map[" + k + "] = " + map[k]
-                        + " > map[" + (k + 1) + "] = " + map[k + 1]);
+        for (int k = 0; k < m; k++) {
+            if (!(map[k] <= map[k + 1]) || !Float.isFinite(map[k]) || !Float.isFinite(map[k + 1])) {
+                throw new IllegalArgumentException("map must be finite and sorted ascending: map[" + k + "] = "
+                        + map[k] + ", map[" + (k + 1) + "] = " + map[k + 1]);
             }
             t[k] = (map[k] + map[k + 1]) / 2f;
         }
-        return new Search(t, steps);
+        // Clamping a value into [below the first midpoint, above the last] leaves its count unchanged.
+        float low = Math.nextDown(t[0]);
+        float high = Math.nextUp(t[m - 1]);
+        int keyBase = key(low) >> BUCKET_SHIFT;
+        int buckets = (key(high) >> BUCKET_SHIFT) - keyBase + 1;
+        int[] lo = new int[buckets];
+        int span = 0;
+        for (int b = 0; b < buckets; b++) {
+            int first = Math.max(key(low), (b + keyBase) << BUCKET_SHIFT);
+            int last = Math.min(key(high), ((b + keyBase) << BUCKET_SHIFT) + (1 << BUCKET_SHIFT) - 1);
+            lo[b] = countBelow(t, m, unkey(first));
+            span = Math.max(span, countBelow(t, m, unkey(last)) - lo[b]);
+        }
+        var s = new Search(t, low, high, keyBase, lo, span);
+        if (CACHE.size() > 64) {
+            CACHE.clear();
+        }
+        CACHE.put(new MapKey(map.clone(), mk.hash), s);
+        return s;
+    }
+
+    /** Number of the first m thresholds strictly below v (binary search). */
+    private static int countBelow(float[] t, int m, float v) {
+        int a = 0;
+        int b = m;
+        while (a < b) {
+            int mid = (a + b) >>> 1;
+            if (t[mid] < v) {
+                a = mid + 1;
+            } else {
+                b = mid;
+            }
+        }
+        return a;
     }
 
     /** @return the number of blocks for {@code len} values */
@@ -84,7 +149,10 @@ public final class BlockwiseMapCodec {
     /**
      * Quantizes {@code src[off, off+len)} block-wise.
      *
-     * @param map sorted code map, 2..256 values (normally within [-1, 1])
+     * <p>NOTE: a block whose absmax is so small that {@code 1 / absmax} overflows (below about 2.9e-39) is
+     * normalised by division instead, so that its values still map to [-1, 1].
+     *
+     * @param map sorted code map, 2..256 finite values (normally within [-1, 1])
      * @param blockSize values per block (positive)
      * @param codes receives {@code len} codes (unsigned bytes) from {@code codeOff}
      * @param absmax receives {@code ceil(len / blockSize)} fp32 block maxima from {@code absOff}
@@ -95,7 +163,8 @@ public final class BlockwiseMapCodec {
         check(src.length, off, len, blockSize, codes.length, codeOff, absmax.length, absOff);
         Search s = search(map);
         int lanes = Vec.LANES;
-        int[] probe = new int[lanes];
+        int[] scratch = new int[lanes];
+        int lastBucket = s.bucketLo.length - 1;
         for (int b = 0, start = 0; start < len; b++, start += blockSize) {
             int n = Math.min(blockSize, len - start);
             int base = off + start;
@@ -111,49 +180,74 @@ public final class BlockwiseMapCodec {
             m = checkedAbsmax(m, b);
             absmax[absOff + b] = m;
             float inv = m == 0f ? 0f : 1f / m;
+            boolean divide = Float.isInfinite(inv);
             i = 0;
             for (; i <= n - lanes; i += lanes) {
-                var v = FloatVector.fromArray(Vec.F, src, base + i).mul(inv);
-                var idx = IntVector.zero(Vec.I);
-                for (int step = 1 << (s.steps - 1); step > 0; step >>= 1) {
-                    idx.add(step - 1).intoArray(probe, 0);
-                    var t = FloatVector.fromArray(Vec.F, s.thresholds, 0, probe, 0);
-                    VectorMask<Integer> gt = v.compare(VectorOperators.GT, t).cast(Vec.I);
-                    idx = idx.add(step, gt);
+                var x = FloatVector.fromArray(Vec.F, src, base + i);
+                var v = (divide ? x.div(m) : x.mul(inv)).max(s.lowClamp).min(s.highClamp);
+                var bits = v.reinterpretAsInts();
+                var bucket = bits.lanewise(VectorOperators.XOR,
+                        bits.lanewise(VectorOperators.ASHR, 31).and(0x7FFFFFFF))
+                        .lanewise(VectorOperators.ASHR, BUCKET_SHIFT).sub(s.keyBase).max(0).min(lastBucket);
+                bucket.intoArray(scratch, 0);
+                var idx = IntVector.fromArray(Vec.I, s.bucketLo, 0, scratch, 0);
+                for (int k = 0; k < s.span; k++) {
+                    idx.intoArray(scratch, 0);
+                    var t = FloatVector.fromArray(Vec.F, s.thresholds, 0, scratch, 0);
+                    idx = idx.add(1, v.compare(VectorOperators.GT, t).cast(Vec.I));
                 }
                 ((ByteVector) idx.convertShape(VectorOperators.I2B, Vec.B, 0)).intoArray(codes, codeOff + start + i);
             }
             for (; i < n; i++) {
-                codes[codeOff + start + i] = (byte) nearest(s, src[base + i] * inv);
+                float x = src[base + i];
+                codes[codeOff + start + i] = (byte) nearest(s, divide ? x / m : x * inv);
             }
         }
     }
 
-    /** Scalar twin of {@link #quantize}: same arguments, same results. */
+    /** Scalar twin of {@link #quantize}: same arguments, same results (a plain binary search). */
     public static void quantizeScalar(float[] src, int off, int len, float[] map, int blockSize, byte[] codes,
             int codeOff, float[] absmax, int absOff) {
         check(src.length, off, len, blockSize, codes.length, codeOff, absmax.length, absOff);
         Search s = search(map);
+        int m = map.length - 1;
         for (int b = 0, start = 0; start < len; b++, start += blockSize) {
             int n = Math.min(blockSize, len - start);
-            float m = 0f;
+            float a = 0f;
             for (int i = 0; i < n; i++) {
-                m = Math.max(m, Math.abs(src[off + start + i]));
+                a = Math.max(a, Math.abs(src[off + start + i]));
             }
-            m = checkedAbsmax(m, b);
-            absmax[absOff + b] = m;
-            float inv = m == 0f ? 0f : 1f / m;
+            a = checkedAbsmax(a, b);
+            absmax[absOff + b] = a;
+            float inv = a == 0f ? 0f : 1f / a;
+            boolean divide = Float.isInfinite(inv);
             for (int i = 0; i < n; i++) {
-                codes[codeOff + start + i] = (byte) nearest(s, src[off + start + i] * inv);
+                float x = src[off + start + i];
+                // NOTE: count midpoints strictly below v, i.e. v > t: ties go to the lower code.
+                float v = divide ? x / a : x * inv;
+                int lo = 0;
+                int hi = m;
+                while (lo < hi) {
+                    int mid = (lo + hi) >>> 1;
+                    if (v > s.thresholds[mid]) {
+                        lo = mid + 1;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                codes[codeOff + start + i] = (byte) lo;
             }
         }
     }
 
+    /** Bucket-index search: the number of midpoints strictly below v. */
     private static int nearest(Search s, float v) {
-        int idx = 0;
-        for (int step = 1 << (s.steps - 1); step > 0; step >>= 1) {
-            if (v > s.thresholds[idx + step - 1]) {
-                idx += step;
+        v = Math.min(Math.max(v, s.lowClamp), s.highClamp);
+        int bucket = Math.min(Math.max((key(v) >> BUCKET_SHIFT) - s.keyBase, 0), s.bucketLo.length - 1);
+        int idx = s.bucketLo[bucket];
+        for (int k = 0; k < s.span; k++) {
+            if (v > s.thresholds[idx]) {
+                idx++;
             }
         }
         return idx;

@@ -1,5 +1,6 @@
 package org.lowbit4j.autograd.formats;
 
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -15,7 +16,8 @@ import jdk.incubator.vector.VectorShuffle;
  * {@code [b * blockSize, (b + 1) * blockSize)} and has one fp32 absmax; an odd element count leaves the last
  * low nibble 0. Element {@code e} decodes to {@code codebook.value(code) * absmax[e / blockSize]}.
  *
- * <p>Block sizes are powers of two from 32 to 4096. Each kernel has a Vector API path and a scalar twin.
+ * <p>Values are normalised as {@code x * (1 / absmax)} (bitsandbytes' order of operations), or {@code x / absmax}
+ * for a block so small that {@code 1 / absmax} overflows. Block sizes are powers of two from 32 to 4096. Each kernel has a Vector API path and a scalar twin.
  */
 public final class Packed4Codec {
     /** bitsandbytes' default block size. */
@@ -88,10 +90,13 @@ public final class Packed4Codec {
             }
             absmax[b] = m;
             float inv = m == 0f ? 0f : 1f / m;
+            // NOTE: below about 2.9e-39, 1 / absmax overflows: normalise such a block by division instead.
+            boolean divide = Float.isInfinite(inv);
             i = 0;
             // start is even (blockSize is), so element pairs never straddle blocks.
             for (; i <= n - lanes; i += lanes) {
-                var v = FloatVector.fromArray(Vec.F, src, base + i).mul(inv);
+                var x = FloatVector.fromArray(Vec.F, src, base + i);
+                var v = divide ? x.div(m) : x.mul(inv);
                 var idx = IntVector.zero(Vec.I);
                 for (float t : th) {
                     idx = idx.add(1, v.compare(VectorOperators.GT, t).cast(Vec.I));
@@ -103,7 +108,8 @@ public final class Packed4Codec {
                 }
             }
             for (; i < n; i++) {
-                put(packed, start + i, cb.encode(src[base + i] * inv));
+                float x = src[base + i];
+                put(packed, start + i, cb.encode(divide ? x / m : x * inv));
             }
         }
     }
@@ -126,8 +132,10 @@ public final class Packed4Codec {
             }
             absmax[b] = m;
             float inv = m == 0f ? 0f : 1f / m;
+            boolean divide = Float.isInfinite(inv);
             for (int i = 0; i < n; i++) {
-                put(packed, start + i, cb.encode(src[off + start + i] * inv));
+                float x = src[off + start + i];
+                put(packed, start + i, cb.encode(divide ? x / m : x * inv));
             }
         }
     }
@@ -180,13 +188,36 @@ public final class Packed4Codec {
     public static void dequantize(byte[] packed, long start, int len, FourBitCodebook cb, int blockSize,
             float[] absmax, int absOff, float[] dst, int dstOff) {
         checkDequantize(packed.length, start, len, blockSize, absmax.length, absOff, dst.length, dstOff);
+        dequantizeInto(packed, start, len, cb, blockSize, absmax, absOff, MemorySegment.ofArray(dst), dstOff);
+    }
+
+    /**
+     * As {@link #dequantize(byte[], long, int, FourBitCodebook, int, float[], int, float[], int)}, into memory
+     * (for example an ND4J buffer, see {@link Segments#of}).
+     *
+     * @param dst receives {@code len} little-endian fp32 values from element index {@code dstIndex}
+     * @throws IllegalArgumentException on bad ranges
+     */
+    public static void dequantize(byte[] packed, long start, int len, FourBitCodebook cb, int blockSize,
+            float[] absmax, int absOff, MemorySegment dst, long dstIndex) {
+        if (dstIndex < 0 || (dstIndex + len) * 4 > dst.byteSize()) {
+            throw new IllegalArgumentException("destination needs " + len + " floats from " + dstIndex
+                    + ", segment has " + dst.byteSize() / 4);
+        }
+        checkDequantize(packed.length, start, len, blockSize, absmax.length, absOff, len, 0);
+        dequantizeInto(packed, start, len, cb, blockSize, absmax, absOff, dst, dstIndex);
+    }
+
+    private static void dequantizeInto(byte[] packed, long start, int len, FourBitCodebook cb, int blockSize,
+            float[] absmax, int absOff, MemorySegment dst, long dstIndex) {
         float[] table = cb.table();
         long firstBlock = start / blockSize;
         int i = 0;
         // Scalar head up to an element index that is a multiple of 16 (whole bytes, one block per chunk).
         while (i < len && ((start + i) & 15) != 0) {
             long e = start + i;
-            dst[dstOff + i] = table[code(packed, e)] * absmax[(int) (absOff + e / blockSize - firstBlock)];
+            dst.set(Vec.LE_FLOAT, (dstIndex + i) * 4,
+                    table[code(packed, e)] * absmax[(int) (absOff + e / blockSize - firstBlock)]);
             i++;
         }
         var lo = FloatVector.fromArray(Vec.F, table, 0);
@@ -195,12 +226,14 @@ public final class Packed4Codec {
             long e = start + i;
             float m = absmax[(int) (absOff + e / blockSize - firstBlock)];
             var bytes = ByteVector.fromArray(Vec.B, packed, (int) (e >> 1));
-            lookup(bytes.rearrange(DUP_LO), lo, hi).mul(m).intoArray(dst, dstOff + i);
-            lookup(bytes.rearrange(DUP_HI), lo, hi).mul(m).intoArray(dst, dstOff + i + 8);
+            long at = (dstIndex + i) * 4;
+            lookup(bytes.rearrange(DUP_LO), lo, hi).mul(m).intoMemorySegment(dst, at, Vec.LE);
+            lookup(bytes.rearrange(DUP_HI), lo, hi).mul(m).intoMemorySegment(dst, at + 32, Vec.LE);
         }
         for (; i < len; i++) {
             long e = start + i;
-            dst[dstOff + i] = table[code(packed, e)] * absmax[(int) (absOff + e / blockSize - firstBlock)];
+            dst.set(Vec.LE_FLOAT, (dstIndex + i) * 4,
+                    table[code(packed, e)] * absmax[(int) (absOff + e / blockSize - firstBlock)]);
         }
     }
 

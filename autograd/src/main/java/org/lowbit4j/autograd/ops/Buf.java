@@ -17,6 +17,7 @@ final class Buf {
     private final boolean isDouble;
     private final long length;
 
+    @SuppressWarnings("restricted") // the segment spans exactly the array's own elements
     private Buf(INDArray array) {
         this.array = array;
         this.isDouble = array.dataType() == DataType.DOUBLE;

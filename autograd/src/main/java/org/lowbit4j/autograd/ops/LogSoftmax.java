@@ -2,16 +2,15 @@ package org.lowbit4j.autograd.ops;
 
 import org.lowbit4j.autograd.Function;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
- * log softmax along one axis: x - max - log(sum(exp(x - max))). Backward:
- * dx = g - softmax(x) sum(g, axis).
+ * log softmax along one axis: x - max - log(sum(exp(x - max))), sums in double. Backward:
+ * dx = g - softmax(x) sum(g, axis). A non-last axis is moved last (one copy each way).
  */
 public final class LogSoftmax extends Function {
     private final int axis;
     private int ax;
-    private INDArray y;
+    private INDArray yRows;
 
     /** @param axis the axis to normalize over (negative from the end) */
     public LogSoftmax(int axis) {
@@ -21,20 +20,19 @@ public final class LogSoftmax extends Function {
     @Override
     protected INDArray forward(INDArray... in) {
         ax = Shapes.axis(name(), in[0].rank(), axis);
-        INDArray shifted = in[0].sub(in[0].max(true, ax));
-        INDArray lse = Transforms.log(Transforms.exp(shifted, true).sum(true, ax), false);
-        y = shifted.subi(lse);
-        return y;
+        Shapes.requireFloat(name(), "input", in[0]);
+        yRows = Reductions.softmaxRows(Reductions.toRows(in[0], ax), true);
+        return Reductions.fromRows(yRows, ax);
     }
 
     @Override
     protected INDArray[] backward(INDArray g) {
-        INDArray p = Transforms.exp(y, true);
-        return new INDArray[] {g.sub(p.muli(g.sum(true, ax)))};
+        INDArray dx = Reductions.softmaxRowsBackward(yRows, Reductions.toRows(g, ax), true);
+        return new INDArray[] {Reductions.fromRows(dx, ax)};
     }
 
     @Override
     protected void release() {
-        y = null;
+        yRows = null;
     }
 }

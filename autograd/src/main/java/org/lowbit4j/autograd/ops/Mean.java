@@ -37,8 +37,8 @@ public final class Mean extends Function {
         if (inShape.length == 0) {
             return in[0].dup();
         }
-        // NOTE: sum then divide (not ND4J's mean) so that FLOAT and DOUBLE round the same way as Sum.
-        return in[0].sum(keepDims, ax).divi(count);
+        // NOTE: sum in double then divide, like Sum, rather than ND4J's float mean.
+        return Reductions.sum(in[0], ax, keepDims).divi(count);
     }
 
     @Override

@@ -49,7 +49,7 @@ final class Shapes {
                 axes[n++] = i;
             }
         }
-        INDArray s = n == 0 ? g : g.sum(true, Arrays.copyOf(axes, n));
+        INDArray s = n == 0 ? g : Reductions.sum(g, Arrays.copyOf(axes, n), true);
         if (shape.length == 0) {
             return s.reshape(new long[0]);
         }

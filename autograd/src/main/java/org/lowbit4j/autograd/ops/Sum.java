@@ -5,8 +5,8 @@ import org.lowbit4j.autograd.Function;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Sum over axes (none = all), optionally keeping them with size 1. Backward broadcasts the
- * gradient back over the reduced axes.
+ * Sum over axes (none = all), optionally keeping them with size 1; accumulates in double in a fixed
+ * order. Backward broadcasts the gradient back over the reduced axes.
  */
 public final class Sum extends Function {
     private final boolean keepDims;
@@ -34,7 +34,7 @@ public final class Sum extends Function {
         if (inShape.length == 0) {
             return in[0].dup();
         }
-        return in[0].sum(keepDims, ax);
+        return Reductions.sum(in[0], ax, keepDims);
     }
 
     @Override

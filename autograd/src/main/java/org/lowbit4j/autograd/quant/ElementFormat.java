@@ -125,7 +125,11 @@ public sealed interface ElementFormat {
                 yield (q - p.zeroPoint()) * s;
             }
             case Float8 f -> f.format().decode(f.format().encode((float) x / s, f.saturate())) * s;
-            case FourBit f -> f.codebook().value(f.codebook().encode((float) x * (1f / s))) * s;
+            case FourBit f -> {
+                float inv = 1f / s;
+                float v = Float.isInfinite(inv) ? (float) x / s : (float) x * inv;
+                yield f.codebook().value(f.codebook().encode(v)) * s;
+            }
             case Ternary t -> Math.max(-1, Math.min(1, Math.rint(x / s))) * (double) s;
             case Binary b -> x >= 0 ? s : -s;
             case Half h -> h.bf16() ? Bf16.decode(Bf16.encode((float) x)) : Fp16.decode(Fp16.encode((float) x));

@@ -1,12 +1,12 @@
 package org.lowbit4j.autograd.quant;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import org.lowbit4j.autograd.formats.BlockwiseMapCodec;
 import org.lowbit4j.autograd.formats.DynamicMaps;
 import org.lowbit4j.autograd.formats.FourBitCodebook;
 import org.lowbit4j.autograd.formats.Packed4Codec;
+import org.lowbit4j.autograd.formats.Segments;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -203,18 +203,39 @@ public final class QuantizedTensor {
      * @throws IllegalArgumentException on a range outside the tensor or the destination
      */
     public void dequantize(long start, int len, float[] dst, int dstOff) {
+        float[] am = absmaxFor(start, len);
+        if (len > 0) {
+            Packed4Codec.dequantize(codes, start, len, format, blockSize, am, 0, dst, dstOff);
+        }
+    }
+
+    /**
+     * Decodes elements {@code [start, start+len)} into memory, e.g. an ND4J buffer ({@code Segments.of}).
+     *
+     * @param dst receives {@code len} little-endian fp32 values from element index {@code dstIndex}
+     * @throws IllegalArgumentException on a range outside the tensor or the segment
+     */
+    public void dequantize(long start, int len, MemorySegment dst, long dstIndex) {
+        float[] am = absmaxFor(start, len);
+        if (len > 0) {
+            Packed4Codec.dequantize(codes, start, len, format, blockSize, am, 0, dst, dstIndex);
+        }
+    }
+
+    /** The decoded maxima of the blocks that elements [start, start+len) touch. */
+    private float[] absmaxFor(long start, int len) {
         if (start < 0 || len < 0 || start + len > numel) {
             throw new IllegalArgumentException("elements [" + start + ", " + (start + len) + ") outside tensor of "
                     + numel);
         }
         if (len == 0) {
-            return;
+            return new float[0];
         }
         int first = (int) (start / blockSize);
         int last = (int) ((start + len - 1) / blockSize);
         float[] am = new float[last - first + 1];
         blockAbsmax(first, am.length, am, 0);
-        Packed4Codec.dequantize(codes, start, len, format, blockSize, am, 0, dst, dstOff);
+        return am;
     }
 
     private int cols() {
@@ -256,11 +277,11 @@ public final class QuantizedTensor {
                     + " elements, got " + dst.dataType() + " '" + dst.ordering() + "' of " + dst.length()
                     + " elements (stride " + dst.elementWiseStride() + ")");
         }
-        float[] tmp = new float[(int) n];
-        dequantizeRows(rowStart, rowCount, tmp, 0);
-        MemorySegment seg = MemorySegment.ofAddress(dst.data().addressPointer().address() + dst.offset() * 4L)
-                .reinterpret(n * 4L);
-        MemorySegment.copy(tmp, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, (int) n);
+        if (rowStart < 0 || rowCount < 0 || rowStart + (long) rowCount > shape[0]) {
+            throw new IllegalArgumentException("rows [" + rowStart + ", " + (rowStart + rowCount) + ") outside 0.."
+                    + shape[0]);
+        }
+        dequantize((long) rowStart * cols, (int) n, Segments.of(dst), 0);
     }
 
     /** @return all elements as a new row-major float array */

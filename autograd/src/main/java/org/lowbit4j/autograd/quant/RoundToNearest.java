@@ -15,13 +15,15 @@ import org.lowbit4j.autograd.formats.FourBitCodebook;
  * {@code a = max |w|} over the block (float32); a block with {@code a = 0} stays all zeros. Then each value, all in
  * float32 arithmetic:
  * <ul>
- *   <li>{@code nf4}, {@code fp4} (bitsandbytes' FP4): {@code v = w * (1 / a)}; the nearest code book value
+ *   <li>{@code nf4}, {@code fp4} (bitsandbytes' FP4): {@code v = w * (1 / a)} (or {@code w / a} if {@code 1 / a}
+ *       overflows); the nearest code book value
  *       {@code c} (exact midpoints go to the smaller value); result {@code c * a}. Same as
  *       {@link org.lowbit4j.autograd.formats.Packed4Codec}.</li>
  *   <li>{@code int4}, {@code int8}: with {@code Q = 7} or {@code 127}, {@code q = clamp(rint(w * (Q / a)), -Q, Q)}
- *       (half to even); result {@code q * (a / Q)}.</li>
- *   <li>{@code fp8-e4m3}, {@code fp8-e5m2}: {@code s = a / max} (448 or 57344); result
- *       {@code decode(encode(w / s)) * s}, encoding saturating and rounding to nearest even.</li>
+ *       (half to even; {@code w / a * Q} if {@code Q / a} overflows); result {@code q * (a / Q)}.</li>
+ *   <li>{@code fp8-e4m3}, {@code fp8-e5m2}: {@code s = a / max} (448 or 57344) in float64; result
+ *       {@code decode(encode((float) (w / s))) * s} rounded to float32, encoding saturating and rounding to nearest
+ *       even.</li>
  *   <li>{@code bf16}, {@code fp16}: element-wise {@code decode(encode(w))}, round to nearest even; {@code block}
  *       is ignored (but must still be positive).</li>
  * </ul>
@@ -81,23 +83,27 @@ public final class RoundToNearest {
                 case "nf4", "fp4" -> {
                     var cb = f.equals("nf4") ? FourBitCodebook.NF4 : FourBitCodebook.FP4;
                     float inv = 1f / a;
+                    boolean divide = Float.isInfinite(inv);
                     for (int i = start; i < end; i++) {
-                        out[i] = cb.value(cb.encode(weights[i] * inv)) * a;
+                        float v = divide ? weights[i] / a : weights[i] * inv;
+                        out[i] = cb.value(cb.encode(v)) * a;
                     }
                 }
                 case "int4", "int8" -> {
                     float q = f.equals("int4") ? 7f : 127f;
                     float toCode = q / a;
+                    boolean divide = Float.isInfinite(toCode);
                     float step = a / q;
                     for (int i = start; i < end; i++) {
-                        out[i] = Math.max(-q, Math.min(q, (float) Math.rint(weights[i] * toCode))) * step;
+                        float v = divide ? weights[i] / a * q : weights[i] * toCode;
+                        out[i] = Math.max(-q, Math.min(q, (float) Math.rint(v))) * step;
                     }
                 }
                 default -> {
                     Fp8 fp8 = f.equals("fp8-e4m3") ? Fp8.E4M3FN : Fp8.E5M2;
-                    float s = a / fp8.max();
+                    double s = (double) a / fp8.max();
                     for (int i = start; i < end; i++) {
-                        out[i] = fp8.decode(fp8.encode(weights[i] / s, true)) * s;
+                        out[i] = (float) (fp8.decode(fp8.encode((float) (weights[i] / s), true)) * s);
                     }
                 }
             }

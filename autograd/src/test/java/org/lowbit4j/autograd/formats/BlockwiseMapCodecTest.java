@@ -67,6 +67,63 @@ class BlockwiseMapCodecTest {
     }
 
     @Test
+    void everyMapAgreesWithBruteForceAndTheScalarTwin() {
+        float[][] maps = {DynamicMaps.unsigned8(), DynamicMaps.signed4(), {-3f, -0.5f, 0f, 0.25f, 2f},
+            {-1f, 1f}};
+        Random r = new Random(21);
+        for (float[] map : maps) {
+            int n = 20_000;
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) {
+                v[i] = switch (i % 4) {
+                    case 0 -> (float) r.nextGaussian();
+                    case 1 -> (float) (r.nextGaussian() * 1e-4);
+                    case 2 -> (float) ((r.nextDouble() * 2 - 1) * 4);
+                    default -> map[r.nextInt(map.length)];
+                };
+            }
+            for (int i = 0; i < n; i++) {
+                int c = BlockwiseMapCodec.nearestCode(map, v[i]);
+                int best = 0;
+                for (int k = 1; k < map.length; k++) {
+                    if (v[i] > (map[best] + map[k]) / 2f) {
+                        best = k;
+                    }
+                }
+                assertEquals(best, c, "value " + v[i]);
+            }
+            byte[] c1 = new byte[n];
+            byte[] c2 = new byte[n];
+            float[] a1 = new float[n / 100];
+            float[] a2 = new float[n / 100];
+            BlockwiseMapCodec.quantize(v, 0, n, map, 100, c1, 0, a1, 0);
+            BlockwiseMapCodec.quantizeScalar(v, 0, n, map, 100, c2, 0, a2, 0);
+            assertArrayEquals(c2, c1);
+        }
+    }
+
+    @Test
+    void tinyBlocksAreNormalisedByDivision() {
+        float[] x = new float[20];
+        for (int i = 0; i < 20; i++) {
+            x[i] = (i % 3 - 1) * Float.MIN_VALUE * (1 + i % 2);
+        }
+        byte[] c1 = new byte[20];
+        byte[] c2 = new byte[20];
+        float[] a1 = new float[1];
+        float[] a2 = new float[1];
+        float[] map = DynamicMaps.signed8();
+        BlockwiseMapCodec.quantize(x, 0, 20, map, 20, c1, 0, a1, 0);
+        BlockwiseMapCodec.quantizeScalar(x, 0, 20, map, 20, c2, 0, a2, 0);
+        assertArrayEquals(c2, c1);
+        float[] d = new float[20];
+        BlockwiseMapCodec.dequantize(c1, 0, 20, map, 20, a1, 0, d, 0);
+        for (int i = 0; i < 20; i++) {
+            assertEquals(x[i], d[i], Float.MIN_VALUE, "element " + i);
+        }
+    }
+
+    @Test
     void absmaxIsPerBlockAndTheMaximumRoundTripsExactly() {
         float[] x = {0.5f, -2f, 1f, 0f, 0f, 0f, 3f};
         byte[] codes = new byte[7];

@@ -130,6 +130,53 @@ class Packed4CodecTest {
     }
 
     @Test
+    void dequantizeIntoNativeMemoryEqualsTheArrayPath() {
+        Random r = new Random(13);
+        int n = 1000;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        byte[] packed = new byte[n / 2];
+        float[] absmax = new float[BlockwiseMapCodec.blockCount(n, 64)];
+        Packed4Codec.quantize(x, 0, n, FourBitCodebook.NF4, 64, packed, absmax);
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            var seg = arena.allocate(4L * n + 64, 64);
+            for (int start : new int[] {0, 5, 16, 333}) {
+                int len = n - start - 7;
+                float[] want = new float[len];
+                Packed4Codec.dequantizeScalar(packed, start, len, FourBitCodebook.NF4, 64, absmax, start / 64, want, 0);
+                Packed4Codec.dequantize(packed, start, len, FourBitCodebook.NF4, 64, absmax, start / 64, seg, 3);
+                float[] got = new float[len];
+                java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 12,
+                        got, 0, len);
+                assertArrayEquals(want, got, "start " + start);
+            }
+            assertThrows(IllegalArgumentException.class, () -> Packed4Codec.dequantize(packed, 0, n,
+                    FourBitCodebook.NF4, 64, absmax, 0, seg.asSlice(0, 4L * n - 4), 0));
+        }
+    }
+
+    @Test
+    void subnormalBlocksAreNormalisedByDivision() {
+        float[] x = new float[64];
+        for (int i = 0; i < 64; i++) {
+            x[i] = (i % 5 - 2) * Float.MIN_VALUE;
+        }
+        byte[] p1 = new byte[32];
+        byte[] p2 = new byte[32];
+        float[] a = new float[2];
+        Packed4Codec.quantize(x, 0, 64, FourBitCodebook.NF4, 32, p1, a);
+        Packed4Codec.quantizeScalar(x, 0, 64, FourBitCodebook.NF4, 32, p2, a);
+        assertArrayEquals(p2, p1);
+        float[] d = new float[64];
+        Packed4Codec.dequantize(p1, 0, 64, FourBitCodebook.NF4, 32, a, 0, d, 0);
+        for (int i = 0; i < 64; i++) {
+            assertEquals(x[i], d[i], Float.MIN_VALUE, "element " + i);
+        }
+    }
+
+    @Test
     void rejectsBadBlockSizes() {
         for (int b : new int[] {16, 48, 8192}) {
             assertThrows(IllegalArgumentException.class, () -> Packed4Codec.checkBlockSize(b));

@@ -88,6 +88,18 @@ class RoundToNearestTest {
     }
 
     @Test
+    void subnormalBlocksStayFinite() {
+        float[] w = {Float.MIN_VALUE, -3 * Float.MIN_VALUE, 0f, 7 * Float.MIN_VALUE};
+        for (String f : RoundToNearest.FORMATS) {
+            float[] y = RoundToNearest.quantizeDequantize(w, f, 4);
+            for (int i = 0; i < w.length; i++) {
+                assertTrue(Float.isFinite(y[i]) && Math.abs(y[i] - w[i]) <= 7 * Float.MIN_VALUE, f + " element " + i
+                        + ": " + y[i]);
+            }
+        }
+    }
+
+    @Test
     void rejectsUnknownFormatsAndBadBlocks() {
         var e = assertThrows(IllegalArgumentException.class, () -> RoundToNearest.quantizeDequantize(new float[4], "int3", 4));
         assertTrue(e.getMessage().contains("nf4"));

@@ -26,11 +26,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * ({@code assign} between a FLOAT and a HALF / BFLOAT16 array, no allocation) where one exists.
  *
  * <p>Usage: {@code ./lowbit4j bench codecs [--n ELEMENTS] [--budget SECONDS] [--only SUBSTRING]}. Each cell is the
- * best of several interleaved timed runs after warm-up (the machine is shared: slower runs measure other
- * processes). The 16-bit and FP8 kernels run on ND4J's native buffers through {@link Segments}; the block-wise
+ * best of several interleaved runs after warm-up, timed by the calling thread's CPU time (ND4J is set to one
+ * thread so that its work runs on that thread too): on a shared machine, wall time and slower runs measure other
+ * processes, not the kernel. The 16-bit and FP8 kernels run on ND4J's native buffers through {@link Segments}; the block-wise
  * codecs on Java arrays. Inputs are N(0, 1).
  */
 public final class CodecBench {
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+
     private CodecBench() {
     }
 
@@ -72,9 +75,11 @@ public final class CodecBench {
             throw new IllegalArgumentException("CodecBench: --n must be a positive multiple of 64, got " + n);
         }
         final int len = n;
-        System.out.printf(Locale.ROOT, "# lowbit4j CodecBench, %d elements, 1 Java thread, %d cores, ND4J %s threads%n",
-                n, Runtime.getRuntime().availableProcessors(),
-                Nd4j.getExecutioner().getEnvironmentInformation().get("omp.threads"));
+        Nd4j.getEnvironment().setMaxThreads(1);
+        Nd4j.getEnvironment().setMaxMasterThreads(1);
+        System.out.printf(Locale.ROOT, "# lowbit4j CodecBench, %d elements, 1 thread (ND4J max threads %d), %d cores;"
+                + " best of interleaved runs, thread CPU time%n", n, Nd4j.getEnvironment().maxThreads(),
+                Runtime.getRuntime().availableProcessors());
 
         Random r = new Random(1);
         float[] src = new float[n];
@@ -173,8 +178,8 @@ public final class CodecBench {
     }
 
     /**
-     * Best rate (M elements/s) of each op over interleaved rounds: the fastest run, because on a shared machine
-     * slower runs measure other processes, not the kernel.
+     * Best rate (M elements/s) of each op over interleaved rounds, by thread CPU time: on a shared machine slower
+     * runs and wall time measure other processes, not the kernel.
      */
     static double[] rates(List<Op> ops, long elements, double budgetSeconds) {
         int k = ops.size();
@@ -183,17 +188,17 @@ public final class CodecBench {
             for (int w = 0; w < 3; w++) {
                 op.run();
             }
-            long t0 = System.nanoTime();
+            long t0 = CPU.getCurrentThreadCpuTime();
             op.run();
-            firstSum += (System.nanoTime() - t0) / 1e9;
+            firstSum += (CPU.getCurrentThreadCpuTime() - t0) / 1e9;
         }
         int rounds = (int) Math.max(3, Math.min(25, Math.round(budgetSeconds * k / Math.max(firstSum, 1e-6))));
         double[][] t = new double[k][rounds];
         for (int r = 0; r < rounds; r++) {
             for (int i = 0; i < k; i++) {
-                long s = System.nanoTime();
+                long s = CPU.getCurrentThreadCpuTime();
                 ops.get(i).run();
-                t[i][r] = (System.nanoTime() - s) / 1e9;
+                t[i][r] = Math.max(1, CPU.getCurrentThreadCpuTime() - s) / 1e9;
             }
         }
         double[] out = new double[k];

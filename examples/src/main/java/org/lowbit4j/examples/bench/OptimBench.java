@@ -38,7 +38,7 @@ public final class OptimBench {
     }
 
     /** The stories15M parameter list, random N(0, 0.02) values and N(0, 1e-3) gradients. */
-    static List<Tensor> stories15M(long seed) {
+    public static List<Tensor> stories15M(long seed) {
         List<long[]> shapes = new ArrayList<>();
         shapes.add(new long[] {32000, 288});
         for (int l = 0; l < 6; l++) {

@@ -94,7 +94,7 @@ public final class Perplexity {
         }
         double nll = 0;
         long count = 0;
-        try (var scope = GradMode.noGrad()) {
+        try (var _ = GradMode.noGrad()) {
             for (int i = 0; i < full.size(); i += batch) {
                 List<int[]> group = full.subList(i, Math.min(full.size(), i + batch));
                 nll += chunkNll(model, tokens, group, seq);

@@ -49,7 +49,7 @@ class PerplexityTest {
         double nll = 0;
         long predicted = 0;
         int chunks = 0;
-        try (var scope = GradMode.noGrad()) {
+        try (var _ = GradMode.noGrad()) {
             for (int s = 0; s < tokens.length - 1; s += seq) {
                 int end = Math.min(s + seq, tokens.length - 1); // last input position is end - 1
                 int len = end - s;

@@ -53,6 +53,51 @@ public final class AdamKernel {
         stepScalar(p, g, pOff + i, m, v, sOff + i, len - i, c);
     }
 
+    /**
+     * {@link #step} that also returns the largest new {@code |m|} and {@code v} of the window: the block
+     * maxima a quantized state needs, without a second pass.
+     *
+     * @param max receives {@code {max |m|, max v}} (both >= 0)
+     */
+    public static void stepMax(MemorySegment p, MemorySegment g, long pOff, float[] m, float[] v, int sOff,
+            int len, AdamCoeffs c, float[] max) {
+        int lanes = F.length();
+        int i = 0;
+        var maxM = FloatVector.zero(F);
+        var maxV = FloatVector.zero(F);
+        for (; i <= len - lanes; i += lanes) {
+            long byteOff = (pOff + i) * 4;
+            var gv = FloatVector.fromMemorySegment(F, g, byteOff, ORDER);
+            var mv = FloatVector.fromArray(F, m, sOff + i).mul(c.beta1()).add(gv.mul(c.oneMinusBeta1()));
+            var vv = FloatVector.fromArray(F, v, sOff + i).mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
+            var denom = vv.lanewise(VectorOperators.SQRT).mul(c.invSqrtBc2()).add(c.eps());
+            var pv = FloatVector.fromMemorySegment(F, p, byteOff, ORDER).mul(c.decay())
+                    .sub(mv.div(denom).mul(c.stepSize()));
+            mv.intoArray(m, sOff + i);
+            vv.intoArray(v, sOff + i);
+            pv.intoMemorySegment(p, byteOff, ORDER);
+            maxM = maxM.max(mv.abs());
+            maxV = maxV.max(vv);
+        }
+        stepMaxScalar(p, g, pOff + i, m, v, sOff + i, len - i, c, max);
+        max[0] = Math.max(max[0], maxM.reduceLanes(VectorOperators.MAX));
+        max[1] = Math.max(max[1], maxV.reduceLanes(VectorOperators.MAX));
+    }
+
+    /** Scalar twin of {@link #stepMax}. */
+    public static void stepMaxScalar(MemorySegment p, MemorySegment g, long pOff, float[] m, float[] v, int sOff,
+            int len, AdamCoeffs c, float[] max) {
+        stepScalar(p, g, pOff, m, v, sOff, len, c);
+        float mm = 0f;
+        float mv = 0f;
+        for (int i = 0; i < len; i++) {
+            mm = Math.max(mm, Math.abs(m[sOff + i]));
+            mv = Math.max(mv, v[sOff + i]);
+        }
+        max[0] = mm;
+        max[1] = mv;
+    }
+
     /** Scalar twin of {@link #step}: same arguments, bitwise the same results. */
     public static void stepScalar(MemorySegment p, MemorySegment g, long pOff, float[] m, float[] v, int sOff,
             int len, AdamCoeffs c) {

@@ -52,53 +52,21 @@ public final class Block8Kernel {
         float[] sm = new float[bs];
         float[] sv = new float[bs];
         int[] ix = new int[Lanes.LANES];
+        float[] max = new float[2];
         for (int start = from; start < to; start += bs) {
             int n = Math.min(bs, to - start);
             int b = start / bs;
+            // NOTE: decoding is a scalar table lookup in both twins: on AVX2/AVX-512 a 256-entry gather is
+            // slower than 8 scalar loads.
+            decode(s.mCodes(), start, n, mTable, s.mAbsmax()[b], sm);
+            decode(s.vCodes(), start, n, vTable, s.vAbsmax()[b], sv);
             if (vector) {
-                decodeUpdateVector(p, g, s, start, n, c, mMap, vMap, sm, sv, ix);
+                AdamKernel.stepMax(p, g, start, sm, sv, 0, n, c, max);
             } else {
-                decode(s.mCodes(), start, n, mTable, s.mAbsmax()[b], sm);
-                decode(s.vCodes(), start, n, vTable, s.vAbsmax()[b], sv);
-                AdamKernel.stepScalar(p, g, start, sm, sv, 0, n, c);
+                AdamKernel.stepMaxScalar(p, g, start, sm, sv, 0, n, c, max);
             }
-            s.mAbsmax()[b] = encode(sm, n, s.mCodes(), start, mMap, vector, ix);
-            s.vAbsmax()[b] = encode(sv, n, s.vCodes(), start, vMap, vector, ix);
-        }
-    }
-
-    /**
-     * Vector pass over one block: decode both moments (gathers), AdamW update, new moments to the scratch
-     * arrays. The same float operations as {@link #decode} + {@link AdamKernel#stepScalar}.
-     */
-    private static void decodeUpdateVector(MemorySegment p, MemorySegment g, State s, int start, int n,
-            AdamCoeffs c, MapEncoder mMap, MapEncoder vMap, float[] sm, float[] sv, int[] ix) {
-        int b = start / s.blockSize();
-        float am = s.mAbsmax()[b];
-        float av = s.vAbsmax()[b];
-        int i = 0;
-        for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
-            int e = start + i;
-            long byteOff = 4L * e;
-            var m = mMap.decode(Lanes.bytes(s.mCodes(), e), ix).mul(am);
-            var v = vMap.decode(Lanes.bytes(s.vCodes(), e), ix).mul(av);
-            var gv = FloatVector.fromMemorySegment(F, g, byteOff, Lanes.ORDER);
-            var mv = m.mul(c.beta1()).add(gv.mul(c.oneMinusBeta1()));
-            var vv = v.mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
-            var denom = vv.lanewise(VectorOperators.SQRT).mul(c.invSqrtBc2()).add(c.eps());
-            FloatVector.fromMemorySegment(F, p, byteOff, Lanes.ORDER).mul(c.decay())
-                    .sub(mv.div(denom).mul(c.stepSize())).intoMemorySegment(p, byteOff, Lanes.ORDER);
-            mv.intoArray(sm, i);
-            vv.intoArray(sv, i);
-        }
-        if (i < n) {
-            float[] mTable = mMap.values();
-            float[] vTable = vMap.values();
-            for (int k = i; k < n; k++) {
-                sm[k] = mTable[s.mCodes()[start + k] & 0xFF] * am;
-                sv[k] = vTable[s.vCodes()[start + k] & 0xFF] * av;
-            }
-            AdamKernel.stepScalar(p, g, start + i, sm, sv, i, n - i, c);
+            s.mAbsmax()[b] = encode(sm, n, max[0], s.mCodes(), start, mMap, vector, ix);
+            s.vAbsmax()[b] = encode(sv, n, max[1], s.vCodes(), start, vMap, vector, ix);
         }
     }
 
@@ -108,9 +76,9 @@ public final class Block8Kernel {
         }
     }
 
-    /** Encodes {@code x[0, n)} relative to its absmax, which it returns. */
-    static float encode(float[] x, int n, byte[] codes, int start, MapEncoder map, boolean vector, int[] ix) {
-        float absmax = vector ? absMax(x, n) : absMaxScalar(x, n);
+    /** Encodes {@code x[0, n)} relative to its absmax (given), which it returns. */
+    static float encode(float[] x, int n, float absmax, byte[] codes, int start, MapEncoder map, boolean vector,
+            int[] ix) {
         if (absmax == 0f) {
             byte z = (byte) map.zeroCode();
             for (int i = 0; i < n; i++) {
@@ -129,28 +97,5 @@ public final class Block8Kernel {
             codes[start + i] = (byte) map.encode(x[i] * inv);
         }
         return absmax;
-    }
-
-    /** @return max |x[i]| over {@code [0, n)}; NaN-free inputs give the same result as the scalar twin */
-    static float absMax(float[] x, int n) {
-        int lanes = F.length();
-        int i = 0;
-        var acc = FloatVector.zero(F);
-        for (; i <= n - lanes; i += lanes) {
-            acc = acc.max(FloatVector.fromArray(F, x, i).abs());
-        }
-        float m = acc.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) {
-            m = Math.max(m, Math.abs(x[i]));
-        }
-        return m;
-    }
-
-    static float absMaxScalar(float[] x, int n) {
-        float m = 0f;
-        for (int i = 0; i < n; i++) {
-            m = Math.max(m, Math.abs(x[i]));
-        }
-        return m;
     }
 }

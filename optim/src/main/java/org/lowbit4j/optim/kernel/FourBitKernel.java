@@ -1,6 +1,9 @@
 package org.lowbit4j.optim.kernel;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * The 4-bit AdamW update of Li et al. (NeurIPS 2023), over a {@link FourBitState}.
@@ -65,7 +68,7 @@ public final class FourBitKernel {
         float[] rowNew = merge(rowParts, rowBits);
         float[] colNew = merge(colParts, colBits);
         workers.run(chunks, k -> pass2(g, s, Workers.chunkStart(k, chunks, n, BLOCK),
-                Workers.chunkStart(k + 1, chunks, n, BLOCK), c, rowOld, colOld, rowNew, colNew));
+                Workers.chunkStart(k + 1, chunks, n, BLOCK), c, rowOld, colOld, rowNew, colNew, vector));
         s.setRank1(rowBits, colBits);
     }
 
@@ -90,6 +93,7 @@ public final class FourBitKernel {
         float[] mTable = mMap.values();
         float[] sm = new float[BLOCK];
         float[] sv = new float[BLOCK];
+        int[] ix = new int[Lanes.LANES];
         byte[] mCodes = s.mCodes();
         byte[] vCodes = s.vCodes();
         float[] mAbs = s.mAbsmax();
@@ -100,78 +104,135 @@ public final class FourBitKernel {
             int n = Math.min(BLOCK, to - start);
             int b = start / BLOCK;
             float am = mAbs[b];
-            for (int i = 0; i < n; i++) {
-                sm[i] = mTable[FourBitState.nibble(mCodes, start + i)] * am;
+            float av = rank1 ? 0f : vAbs[b];
+            int r = rank1 ? start / cols : 0;
+            int col = rank1 ? start - r * cols : 0;
+            for (int k = 0; k < n; k++) {
+                sm[k] = mTable[FourBitState.nibble(mCodes, start + k)] * am;
+            }
+            var rowAcc = FloatVector.zero(Lanes.F);
+            var maxM = FloatVector.zero(Lanes.F);
+            var maxV = FloatVector.zero(Lanes.F);
+            float tailMaxM = 0f;
+            float tailMaxV = 0f;
+            int accRow = r;
+            int i = 0;
+            while (i < n) {
+                int e = start + i;
+                if (vector && i + Lanes.LANES <= n && (e & 1) == 0 && (!rank1 || col + Lanes.LANES <= cols)) {
+                    long byteOff = 4L * e;
+                    var m = FloatVector.fromArray(Lanes.F, sm, i);
+                    var level = ((FloatVector) Lanes.nibbles(vCodes, e).convert(VectorOperators.I2F, 0))
+                            .add(1f).mul(1f / 16f);
+                    var v = level.mul(rank1 ? FloatVector.fromArray(Lanes.F, colOld, col).min(rowOld[r])
+                            : FloatVector.broadcast(Lanes.F, av));
+                    var gv = FloatVector.fromMemorySegment(Lanes.F, g, byteOff, Lanes.ORDER);
+                    var mv = m.mul(c.beta1()).add(gv.mul(c.oneMinusBeta1()));
+                    var vv = v.mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
+                    var denom = vv.lanewise(VectorOperators.SQRT).mul(c.invSqrtBc2()).add(c.eps());
+                    FloatVector.fromMemorySegment(Lanes.F, p, byteOff, Lanes.ORDER).mul(c.decay())
+                            .sub(mv.div(denom).mul(c.stepSize())).intoMemorySegment(p, byteOff, Lanes.ORDER);
+                    mv.intoArray(sm, i);
+                    vv.intoArray(sv, i);
+                    maxM = maxM.max(mv.abs());
+                    maxV = maxV.max(vv);
+                    if (rank1) {
+                        FloatVector.fromArray(Lanes.F, colNew, col).max(vv).intoArray(colNew, col);
+                        if (accRow != r) {
+                            rowNew[accRow] = Math.max(rowNew[accRow], rowAcc.reduceLanes(VectorOperators.MAX));
+                            rowAcc = FloatVector.zero(Lanes.F);
+                            accRow = r;
+                        }
+                        rowAcc = rowAcc.max(vv);
+                        col += Lanes.LANES;
+                    }
+                    i += Lanes.LANES;
+                } else {
+                    float scale = rank1 ? Math.min(rowOld[r], colOld[col]) : av;
+                    sv[i] = LinearMap4.decode(FourBitState.nibble(vCodes, e), scale);
+                    AdamKernel.stepScalar(p, g, e, sm, sv, i, 1, c);
+                    tailMaxM = Math.max(tailMaxM, Math.abs(sm[i]));
+                    tailMaxV = Math.max(tailMaxV, sv[i]);
+                    if (rank1) {
+                        rowNew[r] = Math.max(rowNew[r], sv[i]);
+                        colNew[col] = Math.max(colNew[col], sv[i]);
+                        col++;
+                    }
+                    i++;
+                }
+                if (rank1 && col == cols) {
+                    col = 0;
+                    r++;
+                }
             }
             if (rank1) {
-                int r = start / cols;
-                int col = start - r * cols;
-                for (int i = 0; i < n; i++) {
-                    sv[i] = LinearMap4.decode(FourBitState.nibble(vCodes, start + i), Math.min(rowOld[r], colOld[col]));
-                    if (++col == cols) {
-                        col = 0;
-                        r++;
-                    }
-                }
-            } else {
-                float av = vAbs[b];
-                for (int i = 0; i < n; i++) {
-                    sv[i] = LinearMap4.decode(FourBitState.nibble(vCodes, start + i), av);
-                }
+                rowNew[accRow] = Math.max(rowNew[accRow], rowAcc.reduceLanes(VectorOperators.MAX));
             }
-            if (vector) {
-                AdamKernel.step(p, g, start, sm, sv, 0, n, c);
-            } else {
-                AdamKernel.stepScalar(p, g, start, sm, sv, 0, n, c);
-            }
-            float mMax = vector ? Block8Kernel.absMax(sm, n) : Block8Kernel.absMaxScalar(sm, n);
+            float mMax = Math.max(tailMaxM, maxM.reduceLanes(VectorOperators.MAX));
             mAbs[b] = mMax;
-            if (mMax == 0f) {
-                for (int i = 0; i < n; i++) {
-                    setNibble(mCodes, start + i, mMap.zeroCode());
-                }
-            } else {
-                float inv = 1f / mMax;
-                for (int i = 0; i < n; i++) {
-                    setNibble(mCodes, start + i, mMap.encode(sm[i] * inv));
-                }
-            }
-            if (rank1) {
-                int r = start / cols;
-                int col = start - r * cols;
-                for (int i = 0; i < n; i++) {
-                    float v = sv[i];
-                    rowNew[r] = Math.max(rowNew[r], v);
-                    colNew[col] = Math.max(colNew[col], v);
-                    if (++col == cols) {
-                        col = 0;
-                        r++;
-                    }
-                }
-            } else {
-                float vMax = vector ? Block8Kernel.absMax(sv, n) : Block8Kernel.absMaxScalar(sv, n);
+            encodeM(sm, n, mCodes, start, mMax, mMap, vector, ix);
+            if (!rank1) {
+                float vMax = Math.max(tailMaxV, maxV.reduceLanes(VectorOperators.MAX));
                 vAbs[b] = vMax;
-                for (int i = 0; i < n; i++) {
-                    setNibble(vCodes, start + i, LinearMap4.encode(sv[i], vMax));
+                for (int k = 0; k < n; k++) {
+                    setNibble(vCodes, start + k, LinearMap4.encode(sv[k], vMax));
                 }
             }
         }
     }
 
+    private static void encodeM(float[] sm, int n, byte[] codes, int start, float max, MapEncoder map,
+            boolean vector, int[] ix) {
+        if (max == 0f) {
+            for (int k = 0; k < n; k++) {
+                setNibble(codes, start + k, map.zeroCode());
+            }
+            return;
+        }
+        float inv = 1f / max;
+        int k = 0;
+        if (vector) {
+            for (; k <= n - Lanes.LANES; k += Lanes.LANES) {
+                Lanes.storeNibbles(map.encode(FloatVector.fromArray(Lanes.F, sm, k).mul(inv), ix), codes, start + k);
+            }
+        }
+        for (; k < n; k++) {
+            setNibble(codes, start + k, map.encode(sm[k] * inv));
+        }
+    }
+
     /** Re-encodes rank-1 second moments of elements [from, to) with the new maxima. */
     private static void pass2(MemorySegment g, FourBitState s, int from, int to, AdamCoeffs c, float[] rowOld,
-            float[] colOld, float[] rowNew, float[] colNew) {
+            float[] colOld, float[] rowNew, float[] colNew, boolean vector) {
         byte[] vCodes = s.vCodes();
         int cols = s.cols();
         int r = from / cols;
         int col = from - r * cols;
-        for (int i = from; i < to; i++) {
-            float gi = g.getAtIndex(AdamKernel.FLOAT, i);
-            float old = LinearMap4.decode(FourBitState.nibble(vCodes, i), Math.min(rowOld[r], colOld[col]));
-            // NOTE: must be the exact expression of AdamKernel, so the value equals the one pass 1 used.
-            float v = old * c.beta2() + gi * gi * c.oneMinusBeta2();
-            setNibble(vCodes, i, LinearMap4.encode(v, Math.min(rowNew[r], colNew[col])));
-            if (++col == cols) {
+        int i = from;
+        while (i < to) {
+            if (vector && i + Lanes.LANES <= to && (i & 1) == 0 && col + Lanes.LANES <= cols) {
+                var gv = FloatVector.fromMemorySegment(Lanes.F, g, 4L * i, Lanes.ORDER);
+                var level = ((FloatVector) Lanes.nibbles(vCodes, i).convert(VectorOperators.I2F, 0))
+                        .add(1f).mul(1f / 16f);
+                var old = level.mul(FloatVector.fromArray(Lanes.F, colOld, col).min(rowOld[r]));
+                var v = old.mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
+                var scale = FloatVector.fromArray(Lanes.F, colNew, col).min(rowNew[r]);
+                // NOTE: a zero scale means v == 0: 0/0 = NaN converts to 0, clamped to level 1 = code 0,
+                // which is what LinearMap4.encode returns for a zero scale.
+                var q = (IntVector) v.div(scale).mul(16f).add(0.5f).convert(VectorOperators.F2I, 0);
+                Lanes.storeNibbles(q.max(1).min(16).sub(1), vCodes, i);
+                i += Lanes.LANES;
+                col += Lanes.LANES;
+            } else {
+                float gi = g.getAtIndex(AdamKernel.FLOAT, i);
+                float old = LinearMap4.decode(FourBitState.nibble(vCodes, i), Math.min(rowOld[r], colOld[col]));
+                // NOTE: must be the exact expression of AdamKernel, so the value equals the one pass 1 used.
+                float v = old * c.beta2() + gi * gi * c.oneMinusBeta2();
+                setNibble(vCodes, i, LinearMap4.encode(v, Math.min(rowNew[r], colNew[col])));
+                i++;
+                col++;
+            }
+            if (col == cols) {
                 col = 0;
                 r++;
             }

@@ -29,12 +29,12 @@ final class Lanes {
 
     /** @return the unsigned byte codes of elements {@code [off, off + 8)} */
     static IntVector bytes(byte[] codes, int off) {
-        return ((IntVector) ByteVector.fromArray(B, codes, off).convert(VectorOperators.B2I, 0)).and(0xFF);
+        return ((IntVector) ByteVector.fromArray(B, codes, off).convertShape(VectorOperators.B2I, I, 0)).and(0xFF);
     }
 
     /** Stores 8 codes (0..255) as bytes at {@code [off, off + 8)}. */
     static void storeBytes(IntVector codes, byte[] out, int off) {
-        ((ByteVector) codes.convert(VectorOperators.I2B, 0)).intoArray(out, off);
+        ((ByteVector) codes.convertShape(VectorOperators.I2B, B, 0)).intoArray(out, off);
     }
 
     /** @return the 4-bit codes of elements {@code [e, e + 8)} of a nibble-packed array; {@code e} even */

@@ -22,10 +22,13 @@ public final class MapEncoder {
     private final float[] values;
     private final float[] mids;
     private final short[] bucketCode;
-    /** {@link #bucketCode} widened for gathers (-1: slow bucket). */
-    private final int[] bucketCodeInt;
-    /** Per bucket: the midpoint above its code ({@code +inf} for the last code), for gathers. */
-    private final float[] bucketThreshold;
+    /**
+     * Per bucket, for one-gather vector encoding: {@code code << 16 | t}, where {@code t} is the low 16 bits
+     * of the ordered key of the midpoint above the code when that midpoint lies in the bucket (a value of the
+     * bucket is above the midpoint iff its own low 16 key bits exceed {@code t}), else 0xFFFF (never
+     * exceeded); -1 for a slow bucket.
+     */
+    private final int[] bucketEntry;
     /** The map padded to 256 entries (NaN beyond the map), so any byte code can be gathered. */
     private final float[] table256;
     private final int zeroCode;
@@ -60,12 +63,21 @@ public final class MapEncoder {
             bucketCode[b] = (short) (!nan && cHi - cLo >= 0 && cHi - cLo <= 1 ? cLo : -1);
         }
         zeroCode = encodeReference(0f);
-        bucketCodeInt = new int[BUCKETS];
-        bucketThreshold = new float[BUCKETS];
+        bucketEntry = new int[BUCKETS];
         for (int b = 0; b < BUCKETS; b++) {
             int c = bucketCode[b];
-            bucketCodeInt[b] = c;
-            bucketThreshold[b] = c >= 0 && c < mids.length ? mids[c] : Float.POSITIVE_INFINITY;
+            if (c < 0) {
+                bucketEntry[b] = -1;
+                continue;
+            }
+            int t = 0xFFFF;
+            if (c < mids.length) {
+                int midKey = key(Float.floatToRawIntBits(mids[c]));
+                if ((midKey >> 16) + BUCKETS / 2 == b) {
+                    t = midKey & 0xFFFF;
+                }
+            }
+            bucketEntry[b] = c << 16 | t;
         }
         table256 = new float[256];
         Arrays.fill(table256, Float.NaN);
@@ -84,16 +96,17 @@ public final class MapEncoder {
         IntVector key = bits.lanewise(VectorOperators.XOR,
                 bits.lanewise(VectorOperators.ASHR, 31).and(0x7FFFFFFF));
         key.lanewise(VectorOperators.ASHR, 16).add(BUCKETS / 2).intoArray(scratch, 0);
-        IntVector c = IntVector.fromArray(Lanes.I, bucketCodeInt, 0, scratch, 0);
-        if (c.compare(VectorOperators.LT, 0).anyTrue()) {
+        IntVector entry = IntVector.fromArray(Lanes.I, bucketEntry, 0, scratch, 0);
+        if (entry.compare(VectorOperators.LT, 0).anyTrue()) {
             int[] out = new int[Lanes.LANES];
             for (int k = 0; k < out.length; k++) {
                 out[k] = encode(x.lane(k));
             }
             return IntVector.fromArray(Lanes.I, out, 0);
         }
-        FloatVector t = FloatVector.fromArray(Lanes.F, bucketThreshold, 0, scratch, 0);
-        return c.add(1, x.compare(VectorOperators.GT, t).cast(Lanes.I));
+        IntVector code = entry.lanewise(VectorOperators.LSHR, 16);
+        var above = key.and(0xFFFF).compare(VectorOperators.GT, entry.and(0xFFFF));
+        return code.add(1, above);
     }
 
     /**

@@ -1,0 +1,127 @@
+package org.lowbit4j.examples;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** The commands as a user runs them (in-process: same parsing, same output bytes). */
+class CommandsTest {
+    static Path shared(String relative) {
+        String root = System.getProperty("lowbit4j.sharedData");
+        if (root == null) {
+            fail("system property lowbit4j.sharedData is not set (surefire sets it to <repo>/../shared/data)");
+        }
+        Path p = Path.of(root).resolve(relative);
+        if (!Files.isRegularFile(p)) {
+            fail("missing shared test data file " + p.toAbsolutePath());
+        }
+        return p;
+    }
+
+    /** Runs a command, returning its exit code and standard output bytes. */
+    record Run(int code, byte[] stdout, String stderr) {
+        String out() {
+            return new String(stdout, StandardCharsets.UTF_8);
+        }
+    }
+
+    static synchronized Run run(String... args) {
+        PrintStream oldOut = System.out;
+        var out = new ByteArrayOutputStream();
+        var err = new java.io.StringWriter();
+        try {
+            System.setOut(new PrintStream(out, true));
+            var cl = new CommandLine(new Lowbit4j());
+            cl.setErr(new java.io.PrintWriter(err, true));
+            int code = cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+                cmd.getErr().println("lowbit4j " + cmd.getCommandName() + ": " + ex.getMessage());
+                return 1;
+            }).execute(args);
+            System.out.flush();
+            return new Run(code, out.toByteArray(), err.toString());
+        } finally {
+            System.setOut(oldOut);
+        }
+    }
+
+    @Test
+    void generateGreedyReproducesRunCForAllGoldenPrompts() throws Exception {
+        JsonNode golden = new ObjectMapper().readTree(shared("golden/stories260K_greedy.json").toFile());
+        assertEquals(4, golden.size());
+        for (JsonNode g : golden) {
+            Run r = run("generate", "--model", shared("models/stories260K.bin").toString(),
+                    "--tokenizer", shared("models/tok512.bin").toString(), "--prompt", g.get("prompt").asText(),
+                    "--steps", String.valueOf(g.get("steps").asInt()), "--temperature", "0");
+            assertEquals(0, r.code(), r.stderr());
+            assertArrayEquals((g.get("text").asText() + "\n").getBytes(StandardCharsets.UTF_8), r.stdout(),
+                    "prompt '" + g.get("prompt").asText() + "'");
+        }
+    }
+
+    @Test
+    void seededSamplingIsReproducible() {
+        String[] args = {"generate", "--model", shared("models/stories260K.bin").toString(),
+            "--tokenizer", shared("models/tok512.bin").toString(), "--prompt", "Lily", "--steps", "60",
+            "--temperature", "0.8", "--top-p", "0.9", "--seed", "7"};
+        Run a = run(args);
+        Run b = run(args);
+        assertEquals(0, a.code(), a.stderr());
+        assertArrayEquals(a.stdout(), b.stdout());
+        assertTrue(a.out().startsWith("Lily"), a.out());
+    }
+
+    @Test
+    void evalPrintsOneJsonLineAndQuantizationCostsPerplexity() throws Exception {
+        String model = shared("models/stories260K.bin").toString();
+        String tok = shared("models/tok512.bin").toString();
+        String data = shared("text/tinystories_sample.txt").toString();
+        ObjectMapper json = new ObjectMapper();
+        Run fp32 = run("eval", "--model", model, "--tokenizer", tok, "--data", data);
+        assertEquals(0, fp32.code(), fp32.stderr());
+        assertEquals(1, fp32.out().strip().lines().count(), fp32.out());
+        JsonNode base = json.readTree(fp32.out());
+        double ppl = base.get("perplexity").asDouble();
+        assertEquals(1882, base.get("tokens").asLong());
+        JsonNode nf4 = json.readTree(run("eval", "--model", model, "--tokenizer", tok, "--data", data,
+                "--quantize", "nf4", "--block", "64").out());
+        JsonNode int8 = json.readTree(run("eval", "--model", model, "--tokenizer", tok, "--data", data,
+                "--quantize", "int8").out());
+        JsonNode bf16 = json.readTree(run("eval", "--model", model, "--tokenizer", tok, "--data", data,
+                "--quantize", "bf16").out());
+        assertEquals(35, nf4.get("quantized_matrices").asInt(), "7 linear weights x 5 layers");
+        double pNf4 = nf4.get("perplexity").asDouble();
+        double pInt8 = int8.get("perplexity").asDouble();
+        double pBf16 = bf16.get("perplexity").asDouble();
+        System.out.printf("stories260K ppl: fp32 %.4f, bf16 %.4f, int8 %.4f, nf4 %.4f%n", ppl, pBf16, pInt8, pNf4);
+        assertTrue(pNf4 > ppl * 1.01, "4-bit RTN must cost perplexity: " + pNf4 + " vs " + ppl);
+        assertTrue(Math.abs(pInt8 - ppl) < 0.01 * ppl, "int8 blocks of 64 are nearly lossless: " + pInt8);
+        assertTrue(Math.abs(pBf16 - ppl) < 0.005 * ppl, "bf16 is nearly lossless: " + pBf16);
+    }
+
+    @Test
+    void badInputGivesAClearErrorNamingTheFile(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path truncated = dir.resolve("truncated.bin");
+        byte[] all = Files.readAllBytes(shared("models/stories260K.bin"));
+        Files.write(truncated, java.util.Arrays.copyOf(all, all.length / 2));
+        Run r = run("generate", "--model", truncated.toString(), "--tokenizer", shared("models/tok512.bin").toString(),
+                "--prompt", "x", "--temperature", "0");
+        assertEquals(1, r.code());
+        assertTrue(r.stderr().contains("truncated.bin"), r.stderr());
+        Run q = run("eval", "--model", shared("models/stories260K.bin").toString(), "--tokenizer",
+                shared("models/tok512.bin").toString(), "--data", shared("text/tinystories_sample.txt").toString(),
+                "--quantize", "int3");
+        assertEquals(1, q.code());
+        assertTrue(q.stderr().contains("int3"), q.stderr());
+    }
+}
