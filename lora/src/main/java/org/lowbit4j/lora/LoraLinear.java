@@ -1,7 +1,6 @@
 package org.lowbit4j.lora;
 
 import java.util.SplittableRandom;
-import org.lowbit4j.autograd.F;
 import org.lowbit4j.autograd.Tensor;
 import org.lowbit4j.autograd.blas.Gemm;
 import org.lowbit4j.nn.Layer;
@@ -111,14 +110,9 @@ public final class LoraLinear extends Layer {
         if (merged) {
             return FrozenLinear.apply(mergedCompressed != null ? mergedCompressed : base, x);
         }
-        Tensor y = FrozenLinear.apply(base, x);                 // [..., out]
-        Tensor h = x;
         double p = config.dropout();
-        if (p > 0 && isTraining()) {
-            h = F.mul(x, Tensor.constant(dropoutMask(x, p)));   // [..., in]
-        }
-        Tensor a = F.scale(F.linear(h, loraA()), scale);        // [..., r]
-        return F.add(y, F.linear(a, loraB()));                  // [..., out]
+        INDArray mask = p > 0 && isTraining() ? dropoutMask(x, p) : null;
+        return new LoraLinearOp(base, scale, mask, FrozenGemm.DEFAULT_TILE_ELEMENTS).apply(x, loraA(), loraB());
     }
 
     private INDArray dropoutMask(Tensor x, double p) {

@@ -30,9 +30,9 @@ import org.nd4j.linalg.api.buffer.DataType;
  * NF4 double-quantized frozen base and r = 8 adapters on all 35 linears, then merged and exported.
  */
 class QloraFinetuneTest {
-    static final int STEPS = 300;
+    static final int STEPS = Integer.getInteger("lowbit4j.qloraSteps", 150);
     static final int BATCH = 8;
-    static final int SEQ = 128;
+    static final int SEQ = 64;
     static final int VALIDATION_TOKENS = 8192;
 
     @TempDir
@@ -47,12 +47,13 @@ class QloraFinetuneTest {
         System.arraycopy(data.validationTokens(), 0, val, 1, VALIDATION_TOKENS);
 
         Llama model = Llama2cFormat.read(SharedData.model(), DataType.FLOAT);
+        long tStart = System.nanoTime();
         double pplBase = Perplexity.evaluate(model, val, SEQ).perplexity();
         InjectionReport report = LoraInjector.inject(model, LoraConfig.defaults(), BaseFormat.NF4, 42);
         double pplNf4 = Perplexity.evaluate(model, val, SEQ).perplexity();
         assertTrue(report.baseBytesPerParameter() <= 0.52, report.toString());
 
-        var opt = new AdamW(LoraAdapters.trainableParameters(model), AdamWConfig.DEFAULTS.withLr(3e-3).withWeightDecay(0));
+        var opt = new AdamW(LoraAdapters.trainableParameters(model), AdamWConfig.DEFAULTS.withLr(2e-3).withWeightDecay(0));
         var batches = data.randomBatches(BATCH, SEQ, 7);
         double firstLoss = 0;
         double lastLoss = 0;
@@ -66,12 +67,26 @@ class QloraFinetuneTest {
             double l = loss.value().getDouble(0);
             firstLoss = step < 10 ? firstLoss + l / 10 : firstLoss;
             lastLoss = step >= STEPS - 10 ? lastLoss + l / 10 : lastLoss;
+            if (step % 10 == 9) {
+                // NOTE: ND4J frees native buffers only when their Java wrappers are collected, and the
+                // small Java heap use of a training step rarely triggers a GC: without this, native
+                // memory grows by the step's temporaries until JavaCPP's limit (about 2x -Xmx).
+                System.gc();
+            }
         }
         double secs = (System.nanoTime() - t0) / 1e9;
+        System.out.printf(java.util.Locale.ROOT, "setup+2 evals %.1f s, training %.1f s%n", (t0 - tStart) / 1e9, secs);
         double pplTuned = Perplexity.evaluate(model, val, SEQ).perplexity();
 
         Llama merged = LoraAdapters.merge(model);
         double pplMerged = Perplexity.evaluate(merged, val, SEQ).perplexity();
+        var vb = org.nd4j.linalg.factory.Nd4j.createFromArray(Arrays.copyOf(val, 4 * SEQ)).reshape(4, SEQ)
+                .castTo(DataType.INT);
+        double logitDiff;
+        try (var s = org.lowbit4j.autograd.GradMode.noGrad()) {
+            logitDiff = model.forward(vb).value().sub(merged.forward(vb).value()).amaxNumber().doubleValue();
+        }
+        assertTrue(logitDiff <= 1e-4, "merged vs base + adapters logits differ by " + logitDiff);
 
         Path v0 = tmp.resolve("qlora_v0.bin");
         Llama2cFormat.writeV0(merged, v0);
@@ -94,9 +109,10 @@ class QloraFinetuneTest {
         String text = out.toString(StandardCharsets.UTF_8);
 
         System.out.printf(java.util.Locale.ROOT, """
-                QLoRA stories260K on tinyshakespeare: %d steps, batch %d x %d, AdamW lr 3e-3, %.1f s (%.0f ms/step)
+                QLoRA stories260K on tinyshakespeare: %d steps, batch %d x %d, AdamW lr 2e-3, %.1f s (%.0f ms/step)
                   %s
                   train loss (mean of 10 steps) %.4f -> %.4f
+                  max |logits(merged) - logits(NF4 base + adapters)| on a [4, %d] validation batch: %.2e
                   validation perplexity (%d tokens, seq %d):
                     fp32 base                     %.4f
                     NF4 base (before tuning)      %.4f
@@ -106,7 +122,8 @@ class QloraFinetuneTest {
                     exported llama2.c v2 (int8)   %.4f  (%d bytes)
                     re-quantized NF4 checkpoint   %.4f  (%d bytes)
                   greedy sample from the v0 export: %s
-                """, STEPS, BATCH, SEQ, secs, 1000 * secs / STEPS, report, firstLoss, lastLoss, VALIDATION_TOKENS, SEQ,
+                """, STEPS, BATCH, SEQ, secs, 1000 * secs / STEPS, report, firstLoss, lastLoss, SEQ, logitDiff,
+                VALIDATION_TOKENS, SEQ,
                 pplBase, pplNf4, pplTuned, pplMerged, pplV0, Files.size(v0), pplV2, Files.size(v2), pplRequant,
                 Files.size(nf4), text.strip().replace('\n', ' '));
 
@@ -115,8 +132,9 @@ class QloraFinetuneTest {
         assertEquals(pplTuned, pplMerged, 1e-4 * pplTuned, "merging is exact");
         assertEquals(pplMerged, pplV0, 1e-5 * pplMerged, "the v0 export holds the merged weights");
         assertTrue(Math.abs(pplV2 - pplMerged) < 0.05 * pplMerged, "int8 export " + pplV2 + " vs " + pplMerged);
-        assertTrue(pplRequant < pplNf4 && Math.abs(pplRequant - pplMerged) < 0.1 * pplMerged,
-                "re-quantized NF4 " + pplRequant + " vs merged " + pplMerged);
+        // Re-quantizing is lossy (the adapter updates are small next to NF4's steps) but keeps most of the gain.
+        assertTrue(pplRequant > pplMerged && pplRequant < pplMerged + 0.25 * (pplNf4 - pplMerged),
+                "re-quantized NF4 " + pplRequant + " vs merged " + pplMerged + " and untuned NF4 " + pplNf4);
         assertTrue(gen.tokensAfterBos().length > 10 && !text.isBlank(), "generation: " + Arrays.toString(gen.tokensAfterBos()));
     }
 }

@@ -8,7 +8,7 @@ import org.lowbit4j.optim.kernel.MapEncoder;
 
 /**
  * AdamW with 4-bit moments after Li et al., "Memory Efficient Optimizers with 4-bit States" (NeurIPS 2023),
- * about 1.03 bytes of state per parameter.
+ * about 1.04 bytes of state per parameter (1.042 on the stories15M shapes).
  *
  * <ul>
  *   <li>First moment: block-wise, block 128, signed 4-bit dynamic map, one fp32 absmax per block.</li>

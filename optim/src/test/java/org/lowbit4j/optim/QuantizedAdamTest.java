@@ -127,6 +127,31 @@ class QuantizedAdamTest {
     }
 
     @Test
+    void resultsDoNotDependOnTheThreadCount() {
+        // 300 x 257 = 77100 elements: above Workers.MIN_PARALLEL_ELEMENTS, split into chunks with 3 threads.
+        for (boolean fourBit : new boolean[] {false, true}) {
+            Random r = new Random(10);
+            List<Tensor> a = List.of(TestParams.param("w", r, 300, 257), TestParams.param("v", r, 40000));
+            List<Tensor> b = TestParams.copy(a);
+            var cfg = AdamWConfig.DEFAULTS.withLr(0.01);
+            Optimizer o1 = fourBit ? new AdamW4bit(a, cfg, QuantConfig.DEFAULTS, UpdateOptions.DEFAULTS.withThreads(1))
+                    : new AdamW8bit(a, cfg, QuantConfig.DEFAULTS, UpdateOptions.DEFAULTS.withThreads(1));
+            Optimizer o3 = fourBit ? new AdamW4bit(b, cfg, QuantConfig.DEFAULTS, UpdateOptions.DEFAULTS.withThreads(3))
+                    : new AdamW8bit(b, cfg, QuantConfig.DEFAULTS, UpdateOptions.DEFAULTS.withThreads(3));
+            for (int s = 0; s < 3; s++) {
+                TestParams.setGrads(a, 4, s);
+                TestParams.setGrads(b, 4, s);
+                o1.step();
+                o3.step();
+            }
+            for (int i = 0; i < a.size(); i++) {
+                assertArrayEquals(TestParams.floats(a.get(i)), TestParams.floats(b.get(i)),
+                        (fourBit ? "4-bit " : "8-bit ") + a.get(i).name());
+            }
+        }
+    }
+
+    @Test
     void fourBitLayoutChoice() {
         Random r = new Random(9);
         List<Tensor> ps = List.of(TestParams.param("m", r, 64, 80), TestParams.param("v", r, 5000),

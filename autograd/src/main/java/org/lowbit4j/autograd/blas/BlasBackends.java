@@ -22,7 +22,9 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>{@code bundled}: the OpenBLAS that ND4J itself loaded (found in {@code /proc/self/maps}),
  *       called directly instead of through ND4J's op machinery;</li>
  *   <li>{@code nd4j}: {@code Nd4j.gemm};</li>
- *   <li>anything else: a path to a CBLAS shared library.</li>
+ *   <li>anything else: a path to a CBLAS shared library with 32-bit integers (LP64, the usual
+ *       {@code libopenblas.so.0}; NOT an ILP64 build such as {@code libopenblas64_.so}, whose
+ *       64-bit integer arguments this binding does not pass).</li>
  * </ul>
  * A requested library that cannot be loaded is logged at WARN and the next choice of the
  * {@code auto} chain is used: the framework always runs. The choice is logged once at INFO.

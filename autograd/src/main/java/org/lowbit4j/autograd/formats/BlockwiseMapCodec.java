@@ -242,6 +242,9 @@ public final class BlockwiseMapCodec {
 
     /** Bucket-index search: the number of midpoints strictly below v. */
     private static int nearest(Search s, float v) {
+        if (Float.isNaN(v)) {
+            return 0; // no midpoint is below NaN
+        }
         v = Math.min(Math.max(v, s.lowClamp), s.highClamp);
         int bucket = Math.min(Math.max((key(v) >> BUCKET_SHIFT) - s.keyBase, 0), s.bucketLo.length - 1);
         int idx = s.bucketLo[bucket];
@@ -254,7 +257,8 @@ public final class BlockwiseMapCodec {
     }
 
     /**
-     * Nearest code of one already-normalised value (ties to the lower code).
+     * Nearest code of one already-normalised value (ties to the lower code; values beyond the map, infinities
+     * included, take the end codes; NaN takes code 0).
      *
      * @param map sorted code map
      * @param v normalised value

@@ -107,8 +107,11 @@ public record IntCodec(int bits, Mode mode) {
         return new Params(scale, zp);
     }
 
-    /** @return the code of x */
+    /** @return the code of x (NaN encodes to the zero point, infinities to the end codes) */
     public int encode(float x, Params p) {
+        if (Float.isNaN(x)) {
+            return p.zeroPoint();
+        }
         float q = (float) Math.rint(x / p.scale()) + p.zeroPoint();
         return (int) Math.max(qmin(), Math.min(qmax(), q));
     }

@@ -188,7 +188,29 @@ public final class Packed4Codec {
     public static void dequantize(byte[] packed, long start, int len, FourBitCodebook cb, int blockSize,
             float[] absmax, int absOff, float[] dst, int dstOff) {
         checkDequantize(packed.length, start, len, blockSize, absmax.length, absOff, dst.length, dstOff);
-        dequantizeInto(packed, start, len, cb, blockSize, absmax, absOff, MemorySegment.ofArray(dst), dstOff);
+        float[] table = cb.table();
+        long firstBlock = start / blockSize;
+        int i = 0;
+        // Scalar head up to an element index that is a multiple of 16 (whole bytes, one block per chunk).
+        while (i < len && ((start + i) & 15) != 0) {
+            long e = start + i;
+            dst[dstOff + i] = table[code(packed, e)] * absmax[(int) (absOff + e / blockSize - firstBlock)];
+            i++;
+        }
+        var lo = FloatVector.fromArray(Vec.F, table, 0);
+        var hi = FloatVector.fromArray(Vec.F, table, 8);
+        // NOTE: a twin of dequantizeInto with array stores: heap-segment stores ran at half the speed.
+        for (; i <= len - 16; i += 16) {
+            long e = start + i;
+            float m = absmax[(int) (absOff + e / blockSize - firstBlock)];
+            var bytes = ByteVector.fromArray(Vec.B, packed, (int) (e >> 1));
+            lookup(bytes.rearrange(DUP_LO), lo, hi).mul(m).intoArray(dst, dstOff + i);
+            lookup(bytes.rearrange(DUP_HI), lo, hi).mul(m).intoArray(dst, dstOff + i + 8);
+        }
+        for (; i < len; i++) {
+            long e = start + i;
+            dst[dstOff + i] = table[code(packed, e)] * absmax[(int) (absOff + e / blockSize - firstBlock)];
+        }
     }
 
     /**

@@ -13,6 +13,7 @@ public final class Segments {
      * @return a segment over exactly its {@code length * elementSize} bytes (valid while {@code arr} is alive)
      * @throws IllegalArgumentException if the array is not contiguous
      */
+    @SuppressWarnings("restricted") // the segment spans exactly the array's own elements
     public static MemorySegment of(INDArray arr) {
         if (arr.ordering() != 'c' || (arr.length() > 1 && arr.elementWiseStride() != 1)) {
             throw new IllegalArgumentException("array must be C-ordered and contiguous, got order '"

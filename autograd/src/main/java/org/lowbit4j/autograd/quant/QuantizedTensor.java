@@ -16,8 +16,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * QLoRA's double quantization of those scales. Immutable; frozen base weights of QLoRA use it.
  *
  * <p>Elements are the row-major flattening of {@link #shape()} (for weights {@code [out, in]}), cut into blocks of
- * {@link #blockSize()} consecutive elements (blocks may span rows). Byte layout, as {@link #toBytes()} writes it
- * and {@link #sizeInBytes()} counts it (all multi-byte values little-endian):
+ * {@link #blockSize()} consecutive elements (blocks may span rows). Byte layout, as {@link #toBytes()} writes it,
+ * {@link #fromBytes} reads it and {@link #sizeInBytes()} counts it (all multi-byte values little-endian):
  * <ol>
  *   <li>codes: {@code ceil(n/2)} bytes; element e sits in byte e/2, high nibble for even e, low nibble for odd e;</li>
  *   <li>without double quantization: {@code ceil(n/blockSize)} fp32 block maxima;</li>
@@ -312,6 +312,67 @@ public final class QuantizedTensor {
             buf.putFloat(absmaxMean);
         }
         return buf.array();
+    }
+
+    /**
+     * Rebuilds a tensor from {@link #toBytes()} output; the header fields are stored by the caller.
+     *
+     * @param bytes the storage bytes
+     * @param format the code book
+     * @param shape the logical shape
+     * @param blockSize the block size used when quantizing
+     * @param doubleQuant whether the maxima were double-quantized
+     * @throws IllegalArgumentException if the byte count does not match the layout, or a stored absmax / scale /
+     *     mean is negative or not finite
+     */
+    public static QuantizedTensor fromBytes(byte[] bytes, FourBitCodebook format, long[] shape, int blockSize,
+            boolean doubleQuant) {
+        Packed4Codec.checkBlockSize(blockSize);
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+            }
+            n *= d;
+        }
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds too many elements");
+        }
+        int numel = (int) n;
+        int nb = BlockwiseMapCodec.blockCount(numel, blockSize);
+        int nb2 = BlockwiseMapCodec.blockCount(nb, DOUBLE_QUANT_BLOCK);
+        long codeBytes = Packed4Codec.packedBytes(numel);
+        long want = codeBytes + (doubleQuant ? nb + 4L * nb2 + 4 : 4L * nb);
+        if (bytes.length != want) {
+            throw new IllegalArgumentException("quantized tensor " + Arrays.toString(shape) + " (" + format + ", block "
+                    + blockSize + (doubleQuant ? ", double quant" : "") + ") needs " + want + " bytes, got "
+                    + bytes.length);
+        }
+        var buf = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        byte[] codes = new byte[(int) codeBytes];
+        buf.get(codes);
+        if (!doubleQuant) {
+            float[] am = new float[nb];
+            for (int i = 0; i < nb; i++) {
+                am[i] = checkedScale(buf.getFloat(), "absmax", i);
+            }
+            return new QuantizedTensor(format, shape.clone(), numel, blockSize, codes, am, null, null, 0f);
+        }
+        byte[] c2 = new byte[nb];
+        buf.get(c2);
+        float[] s2 = new float[nb2];
+        for (int i = 0; i < nb2; i++) {
+            s2[i] = checkedScale(buf.getFloat(), "absmax scale", i);
+        }
+        float mean = checkedScale(buf.getFloat(), "absmax mean", 0);
+        return new QuantizedTensor(format, shape.clone(), numel, blockSize, codes, null, c2, s2, mean);
+    }
+
+    private static float checkedScale(float v, String what, int index) {
+        if (!(v >= 0) || !Float.isFinite(v)) {
+            throw new IllegalArgumentException(what + " " + index + " must be finite and non-negative, got " + v);
+        }
+        return v;
     }
 
     @Override

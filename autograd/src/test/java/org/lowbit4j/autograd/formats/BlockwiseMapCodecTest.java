@@ -82,6 +82,17 @@ class BlockwiseMapCodecTest {
                     default -> map[r.nextInt(map.length)];
                 };
             }
+            for (float x : new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MAX_VALUE,
+                -Float.MAX_VALUE, Float.MIN_VALUE, -Float.MIN_VALUE, 0f, -0f}) {
+                int best = 0;
+                for (int k = 1; k < map.length; k++) {
+                    if (x > (map[best] + map[k]) / 2f) {
+                        best = k;
+                    }
+                }
+                assertEquals(best, BlockwiseMapCodec.nearestCode(map, x), "special value " + x);
+            }
+            assertEquals(0, BlockwiseMapCodec.nearestCode(map, Float.NaN));
             for (int i = 0; i < n; i++) {
                 int c = BlockwiseMapCodec.nearestCode(map, v[i]);
                 int best = 0;

@@ -58,6 +58,9 @@ class IntTernaryBinaryTest {
                 for (int i = 0; i < x.length; i++) {
                     x[i] = (float) r.nextGaussian() * 3;
                 }
+                x[x.length / 2] = Float.NaN;
+                x[x.length - 1] = Float.NEGATIVE_INFINITY;
+                x[0] = Float.POSITIVE_INFINITY;
                 var p = c.params(-4f, 5f);
                 byte[] a = new byte[n];
                 byte[] b = new byte[n];

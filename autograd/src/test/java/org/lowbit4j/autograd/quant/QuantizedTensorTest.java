@@ -126,6 +126,21 @@ class QuantizedTensorTest {
     }
 
     @Test
+    void bytesRoundTripExactly() {
+        float[] x = randn(64 * 300 + 17, 5);
+        for (boolean dq : new boolean[] {false, true}) {
+            var q = QuantizedTensor.quantize(x, new long[] {x.length}, FourBitCodebook.FP4, 64, dq);
+            byte[] bytes = q.toBytes();
+            var back = QuantizedTensor.fromBytes(bytes, FourBitCodebook.FP4, new long[] {x.length}, 64, dq);
+            assertArrayEquals(bytes, back.toBytes());
+            assertArrayEquals(q.dequantizeToArray(), back.dequantizeToArray());
+            var e = assertThrows(IllegalArgumentException.class, () -> QuantizedTensor.fromBytes(
+                    java.util.Arrays.copyOf(bytes, bytes.length - 1), FourBitCodebook.FP4, new long[] {x.length}, 64, dq));
+            assertTrue(e.getMessage().contains("needs " + bytes.length + " bytes"), e.getMessage());
+        }
+    }
+
+    @Test
     void rejectsBadInput() {
         assertThrows(IllegalArgumentException.class, () -> QuantizedTensor.quantize(new float[10], new long[] {3, 3},
                 FourBitCodebook.NF4, 64, false));

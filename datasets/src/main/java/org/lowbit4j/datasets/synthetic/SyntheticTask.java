@@ -8,7 +8,7 @@ import java.util.stream.Collectors;
 /**
  * A seeded generator of synthetic examples.
  *
- * <p>COPY and REVERSE draw a word of {@code minLetters..maxLetters} letters uniformly from the
+ * <p>COPY, REVERSE and SHIFT draw a word of {@code minLetters..maxLetters} letters uniformly from the
  * first {@code alphabetSize} lowercase letters; ADD draws two integers uniformly from
  * {@code 0..maxAddend}. Defaults ({@link #DEFAULT}): 3..6 letters from {@code a..j}, addends up to
  * 99; lines are at most 24 characters.
@@ -72,6 +72,14 @@ public record SyntheticTask(int minLetters, int maxLetters, int alphabetSize, in
             case REVERSE -> {
                 String w = word(rng);
                 yield new SyntheticExample(kind, "rev: " + w + " = ", new StringBuilder(w).reverse().toString());
+            }
+            case SHIFT -> {
+                String w = word(rng);
+                var shifted = new StringBuilder(w.length());
+                for (int i = 0; i < w.length(); i++) {
+                    shifted.append((char) ('a' + (w.charAt(i) - 'a' + 1) % 26));
+                }
+                yield new SyntheticExample(kind, "shift: " + w + " = ", shifted.toString());
             }
             case ADD -> {
                 int a = rng.nextInt(maxAddend + 1);

@@ -7,7 +7,9 @@ public enum TaskKind {
     /** {@code add: 12+34 = 46}: decimal sum of two non-negative integers. */
     ADD("add"),
     /** {@code rev: abc = cba}. */
-    REVERSE("rev");
+    REVERSE("rev"),
+    /** {@code shift: abc = bcd}: each letter replaced by the next one ({@code z} wraps to {@code a}). */
+    SHIFT("shift");
 
     private final String tag;
 

@@ -21,7 +21,7 @@ import org.lowbit4j.datasets.Tokenizer;
 import org.lowbit4j.datasets.instruct.InstructionDataset;
 
 class SyntheticTaskTest {
-    static final Pattern LINE = Pattern.compile("(copy|rev): ([a-j]{3,6}) = ([a-j]{3,6})|add: (\\d{1,2})\\+(\\d{1,2}) = (\\d{1,3})");
+    static final Pattern LINE = Pattern.compile("(copy|rev|shift): ([a-j]{3,6}) = ([a-k]{3,6})|add: (\\d{1,2})\\+(\\d{1,2}) = (\\d{1,3})");
 
     @Test
     void generationIsDeterministicPerSeed() {
@@ -43,6 +43,12 @@ class SyntheticTaskTest {
             switch (e.kind()) {
                 case COPY -> assertEquals(m.group(2), m.group(3));
                 case REVERSE -> assertEquals(new StringBuilder(m.group(2)).reverse().toString(), m.group(3));
+                case SHIFT -> {
+                    assertEquals(m.group(2).length(), m.group(3).length());
+                    for (int i = 0; i < m.group(2).length(); i++) {
+                        assertEquals((m.group(2).charAt(i) - 'a' + 1) % 26, m.group(3).charAt(i) - 'a', e.line());
+                    }
+                }
                 case ADD -> assertEquals(Integer.parseInt(m.group(4)) + Integer.parseInt(m.group(5)),
                         Integer.parseInt(m.group(6)));
             }

@@ -23,7 +23,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Single-thread throughput of every codec, encode and decode, over {@code n} elements (16M by default), in
  * millions of elements per second: the Vector API kernel, its scalar twin, and ND4J's own conversion
- * ({@code assign} between a FLOAT and a HALF / BFLOAT16 array, no allocation) where one exists.
+ * ({@code assign} between a FLOAT and a FLOAT16 / BFLOAT16 array, no allocation) where one exists.
  *
  * <p>Usage: {@code ./lowbit4j bench codecs [--n ELEMENTS] [--budget SECONDS] [--only SUBSTRING]}. Each cell is the
  * best of several interleaved runs after warm-up, timed by the calling thread's CPU time (ND4J is set to one
@@ -89,8 +89,8 @@ public final class CodecBench {
         INDArray f32 = Nd4j.create(src, new long[] {n}, 'c');
         INDArray f32out = Nd4j.create(DataType.FLOAT, n);
         INDArray bf16 = Nd4j.create(DataType.BFLOAT16, n);
-        INDArray f16 = Nd4j.create(DataType.HALF, n);
-        INDArray u8 = Nd4j.create(DataType.UBYTE, n);
+        INDArray f16 = Nd4j.create(DataType.FLOAT16, n);
+        INDArray u8 = Nd4j.create(DataType.UINT8, n);
         MemorySegment sF = Segments.of(f32);
         MemorySegment sOut = Segments.of(f32out);
         MemorySegment sBf = Segments.of(bf16);
@@ -134,6 +134,9 @@ public final class CodecBench {
                 () -> Packed4Codec.dequantizeScalar(packed, 0, len, FourBitCodebook.NF4, 64, absmax, 0, dst, 0), null));
         rows.add(new Row("NF4+DQ tensor dequantizeRows → FP32", 500,
                 () -> dq.dequantizeRows(0, len / 4096, dst, 0), null, null));
+        INDArray tile = Nd4j.create(DataType.FLOAT, n / 4096, 4096);
+        rows.add(new Row("NF4+DQ tensor dequantizeRows → ND4J array", 500,
+                () -> dq.dequantizeRows(0, len / 4096, tile), null, null));
         rows.add(new Row("NF4+DQ tensor quantize (block 64)", 200,
                 () -> QuantizedTensor.quantize(src, new long[] {len / 4096, 4096}, FourBitCodebook.NF4, 64, true),
                 null, null));

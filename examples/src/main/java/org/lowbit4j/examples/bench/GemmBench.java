@@ -24,7 +24,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * so that the machine's drifting speed hits them alike. With {@code --peer}, that command is run
  * for each shape between two halves of the Java measurement (with {@code --index I --budget S
  * --quiet} appended; it must print one GFLOP/s figure), giving a same-minute peer column and the
- * ratio Gemm / peer.
+ * ratio Gemm / peer. {@code --explain} instead times the pieces of ND4J's {@code mmul} path
+ * (order-converting copies around the BLAS call) to show where its time goes.
  */
 public final class GemmBench {
     private GemmBench() {
@@ -96,8 +97,12 @@ public final class GemmBench {
                 case "--budget" -> budget = Double.parseDouble(value(args, ++i, "--budget"));
                 case "--only" -> only = value(args, ++i, "--only");
                 case "--no-mmul" -> mmul = false;
+                case "--explain" -> {
+                    explain(budget);
+                    return;
+                }
                 default -> throw new IllegalArgumentException("GemmBench: unknown option '" + args[i]
-                        + "'; expected --budget SECONDS, --only SUBSTRING, --no-mmul, --peer COMMAND");
+                        + "'; expected --budget SECONDS, --only SUBSTRING, --no-mmul, --peer COMMAND, --explain");
             }
         }
         BlasBackend active = Gemm.backend();
@@ -218,6 +223,34 @@ public final class GemmBench {
             out[i] = flops / median / 1e9;
         }
         return out;
+    }
+
+    /**
+     * Where {@code INDArray.mmul} spends its time for C-ordered operands: it computes into a new
+     * F-ordered buffer ({@code mmuli} into an F-ordered result), then copies that into the C-ordered
+     * result with a transposing {@code assign}. Times each piece next to the whole call and the
+     * zero-copy products.
+     */
+    static void explain(double budget) {
+        System.out.println("| M×N×K | x.mmul(y) | x.mmuli(y, fOrderC) | c.assign(fOrderC) | Nd4j.gemm | Gemm |");
+        System.out.println("|---|---:|---:|---:|---:|---:|");
+        System.out.println("(milliseconds, medians, interleaved)");
+        for (int[] d : new int[][] {{2048, 2048, 2048}, {2048, 32000, 288}, {2048, 768, 288}}) {
+            INDArray x = Nd4j.rand(DataType.FLOAT, d[0], d[2]);
+            INDArray y = Nd4j.rand(DataType.FLOAT, d[2], d[1]);
+            INDArray c = Nd4j.create(DataType.FLOAT, d[0], d[1]);
+            INDArray cf = Nd4j.create(DataType.FLOAT, new long[] {d[0], d[1]}, 'f');
+            cf.assign(1);
+            List<Op> ops = List.of(() -> x.mmul(y), () -> x.mmuli(y, cf), () -> c.assign(cf),
+                    () -> Nd4j.gemm(x, y, c, false, false, 1.0, 0.0),
+                    () -> Gemm.gemm(x, false, y, false, c, 1.0, 0.0));
+            double[] g = gflops(ops, 1e6, budget); // 1e6 "flops" per op: 1 / g is milliseconds
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "| %d×%d×%d | ", d[0], d[1], d[2]));
+            for (double v : g) {
+                line.append(String.format(Locale.ROOT, "%.1f | ", 1.0 / v));
+            }
+            System.out.println(line);
+        }
     }
 
     /** Runs the peer command for one shape; returns its GFLOP/s, or NaN (with a note) if it failed. */

@@ -3,7 +3,9 @@ package org.lowbit4j.optim.kernel;
 import static org.lowbit4j.optim.kernel.AdamKernel.F;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -56,17 +58,71 @@ public final class Block8Kernel {
         for (int start = from; start < to; start += bs) {
             int n = Math.min(bs, to - start);
             int b = start / bs;
-            // NOTE: decoding is a scalar table lookup in both twins: on AVX2/AVX-512 a 256-entry gather is
-            // slower than 8 scalar loads.
-            decode(s.mCodes(), start, n, mTable, s.mAbsmax()[b], sm);
-            decode(s.vCodes(), start, n, vTable, s.vAbsmax()[b], sv);
             if (vector) {
-                AdamKernel.stepMax(p, g, start, sm, sv, 0, n, c, max);
+                decodeUpdate(p, g, s, start, n, c, mMap.table256(), vMap.table256(), sm, sv, ix, max);
             } else {
+                decode(s.mCodes(), start, n, mTable, s.mAbsmax()[b], sm);
+                decode(s.vCodes(), start, n, vTable, s.vAbsmax()[b], sv);
                 AdamKernel.stepMaxScalar(p, g, start, sm, sv, 0, n, c, max);
             }
             s.mAbsmax()[b] = encode(sm, n, max[0], s.mCodes(), start, mMap, vector, ix);
             s.vAbsmax()[b] = encode(sv, n, max[1], s.vCodes(), start, vMap, vector, ix);
+        }
+    }
+
+    /**
+     * One fused vector pass over a block: gather-decode both moments, AdamW update, new moments to the scratch
+     * arrays and their maxima to {@code max}; the float operations of {@link #decode} followed by
+     * {@link AdamKernel#stepMaxScalar}, lane by lane.
+     */
+    private static void decodeUpdate(MemorySegment p, MemorySegment g, State s, int start, int n, AdamCoeffs c,
+            float[] mTable, float[] vTable, float[] sm, float[] sv, int[] ix, float[] max) {
+        int b = start / s.blockSize();
+        float am = s.mAbsmax()[b];
+        float av = s.vAbsmax()[b];
+        byte[] mCodes = s.mCodes();
+        byte[] vCodes = s.vCodes();
+        var maxM = FloatVector.zero(F);
+        var maxV = FloatVector.zero(F);
+        int i = 0;
+        // NOTE: everything inline in the loop body; vectors passed to a helper C2 fails to inline get boxed.
+        for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
+            int e = start + i;
+            long byteOff = 4L * e;
+            ((IntVector) ByteVector.fromArray(Lanes.B, mCodes, e).convertShape(VectorOperators.B2I, Lanes.I, 0))
+                    .and(0xFF).intoArray(ix, 0);
+            var m = FloatVector.fromArray(F, mTable, 0, ix, 0).mul(am);
+            ((IntVector) ByteVector.fromArray(Lanes.B, vCodes, e).convertShape(VectorOperators.B2I, Lanes.I, 0))
+                    .and(0xFF).intoArray(ix, 0);
+            var v = FloatVector.fromArray(F, vTable, 0, ix, 0).mul(av);
+            var gv = FloatVector.fromMemorySegment(F, g, byteOff, Lanes.ORDER);
+            var mv = m.mul(c.beta1()).add(gv.mul(c.oneMinusBeta1()));
+            var vv = v.mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
+            var denom = vv.lanewise(VectorOperators.SQRT).mul(c.invSqrtBc2()).add(c.eps());
+            FloatVector.fromMemorySegment(F, p, byteOff, Lanes.ORDER).mul(c.decay())
+                    .sub(mv.div(denom).mul(c.stepSize())).intoMemorySegment(p, byteOff, Lanes.ORDER);
+            mv.intoArray(sm, i);
+            vv.intoArray(sv, i);
+            maxM = maxM.max(mv.abs());
+            maxV = maxV.max(vv);
+        }
+        float tailM = 0f;
+        float tailV = 0f;
+        if (i < n) {
+            decode(mCodes, start + i, n - i, mTable, am, sm, i);
+            decode(vCodes, start + i, n - i, vTable, av, sv, i);
+            float[] tail = new float[2];
+            AdamKernel.stepMaxScalar(p, g, start + i, sm, sv, i, n - i, c, tail);
+            tailM = tail[0];
+            tailV = tail[1];
+        }
+        max[0] = Math.max(tailM, maxM.reduceLanes(VectorOperators.MAX));
+        max[1] = Math.max(tailV, maxV.reduceLanes(VectorOperators.MAX));
+    }
+
+    static void decode(byte[] codes, int start, int n, float[] table, float absmax, float[] out, int outOff) {
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] = table[codes[start + i] & 0xFF] * absmax;
         }
     }
 
@@ -87,14 +143,12 @@ public final class Block8Kernel {
             return 0f;
         }
         float inv = 1f / absmax;
-        int i = 0;
         if (vector) {
-            for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
-                Lanes.storeBytes(map.encode(FloatVector.fromArray(F, x, i).mul(inv), ix), codes, start + i);
+            map.encodeBytes(x, n, inv, codes, start, ix);
+        } else {
+            for (int i = 0; i < n; i++) {
+                codes[start + i] = (byte) map.encode(x[i] * inv);
             }
-        }
-        for (; i < n; i++) {
-            codes[start + i] = (byte) map.encode(x[i] * inv);
         }
         return absmax;
     }

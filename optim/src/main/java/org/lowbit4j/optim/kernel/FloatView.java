@@ -85,6 +85,7 @@ public final class FloatView {
      * @param arr a C-contiguous array (see {@link #isDenseC})
      * @return its elements as a native segment of {@code length * elementSize} bytes
      */
+    @SuppressWarnings("restricted") // the segment spans exactly the array's own elements
     public static MemorySegment segmentOf(INDArray arr) {
         long elem = arr.dataType().width();
         // NOTE: in ND4J 1.0.0-M2.1 a view's DataBuffer carries the view's offset and addressPointer() already

@@ -91,6 +91,7 @@ public final class FourBitKernel {
     private static void pass1(MemorySegment p, MemorySegment g, FourBitState s, int from, int to, AdamCoeffs c,
             MapEncoder mMap, float[] rowOld, float[] colOld, float[] rowNew, float[] colNew, boolean vector) {
         float[] mTable = mMap.values();
+        float[] mTable256 = mMap.table256();
         float[] sm = new float[BLOCK];
         float[] sv = new float[BLOCK];
         int[] ix = new int[Lanes.LANES];
@@ -107,78 +108,136 @@ public final class FourBitKernel {
             float av = rank1 ? 0f : vAbs[b];
             int r = rank1 ? start / cols : 0;
             int col = rank1 ? start - r * cols : 0;
-            for (int k = 0; k < n; k++) {
-                sm[k] = mTable[FourBitState.nibble(mCodes, start + k)] * am;
-            }
-            var rowAcc = FloatVector.zero(Lanes.F);
-            var maxM = FloatVector.zero(Lanes.F);
-            var maxV = FloatVector.zero(Lanes.F);
-            float tailMaxM = 0f;
-            float tailMaxV = 0f;
-            int accRow = r;
+            float[] acc = new float[2];
+            float maxMAll = 0f;
+            float maxVAll = 0f;
             int i = 0;
             while (i < n) {
-                int e = start + i;
-                if (vector && i + Lanes.LANES <= n && (e & 1) == 0 && (!rank1 || col + Lanes.LANES <= cols)) {
-                    long byteOff = 4L * e;
-                    var m = FloatVector.fromArray(Lanes.F, sm, i);
-                    var level = ((FloatVector) Lanes.nibbles(vCodes, e).convert(VectorOperators.I2F, 0))
-                            .add(1f).mul(1f / 16f);
-                    var v = level.mul(rank1 ? FloatVector.fromArray(Lanes.F, colOld, col).min(rowOld[r])
-                            : FloatVector.broadcast(Lanes.F, av));
-                    var gv = FloatVector.fromMemorySegment(Lanes.F, g, byteOff, Lanes.ORDER);
-                    var mv = m.mul(c.beta1()).add(gv.mul(c.oneMinusBeta1()));
-                    var vv = v.mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
-                    var denom = vv.lanewise(VectorOperators.SQRT).mul(c.invSqrtBc2()).add(c.eps());
-                    FloatVector.fromMemorySegment(Lanes.F, p, byteOff, Lanes.ORDER).mul(c.decay())
-                            .sub(mv.div(denom).mul(c.stepSize())).intoMemorySegment(p, byteOff, Lanes.ORDER);
-                    mv.intoArray(sm, i);
-                    vv.intoArray(sv, i);
-                    maxM = maxM.max(mv.abs());
-                    maxV = maxV.max(vv);
+                // A segment: the rest of the block within the current row (rank-1), or the rest of the block.
+                int segEnd = rank1 ? Math.min(n, i + (cols - col)) : n;
+                int done = 0;
+                if (vector && ((start + i) & 1) == 0) {
+                    acc[0] = 0f;
+                    acc[1] = 0f;
+                    done = rank1
+                            ? rowSegment(p, g, mCodes, vCodes, mTable256, am, colOld, rowOld[r], col, colNew, sm, sv,
+                                    i, start + i, segEnd - i, c, ix, acc)
+                            : blockSegment(p, g, mCodes, vCodes, mTable256, am, av, sm, sv, i, start + i, segEnd - i, c,
+                                    ix, acc);
+                    maxMAll = Math.max(maxMAll, acc[0]);
+                    maxVAll = Math.max(maxVAll, acc[1]);
                     if (rank1) {
-                        FloatVector.fromArray(Lanes.F, colNew, col).max(vv).intoArray(colNew, col);
-                        if (accRow != r) {
-                            rowNew[accRow] = Math.max(rowNew[accRow], rowAcc.reduceLanes(VectorOperators.MAX));
-                            rowAcc = FloatVector.zero(Lanes.F);
-                            accRow = r;
-                        }
-                        rowAcc = rowAcc.max(vv);
-                        col += Lanes.LANES;
+                        rowNew[r] = Math.max(rowNew[r], acc[1]);
                     }
-                    i += Lanes.LANES;
-                } else {
-                    float scale = rank1 ? Math.min(rowOld[r], colOld[col]) : av;
-                    sv[i] = LinearMap4.decode(FourBitState.nibble(vCodes, e), scale);
-                    AdamKernel.stepScalar(p, g, e, sm, sv, i, 1, c);
-                    tailMaxM = Math.max(tailMaxM, Math.abs(sm[i]));
-                    tailMaxV = Math.max(tailMaxV, sv[i]);
+                }
+                for (int k = i + done; k < segEnd; k++) {
+                    int e = start + k;
+                    int cc = col + (k - i);
+                    sm[k] = mTable[FourBitState.nibble(mCodes, e)] * am;
+                    float scale = rank1 ? Math.min(rowOld[r], colOld[cc]) : av;
+                    sv[k] = LinearMap4.decode(FourBitState.nibble(vCodes, e), scale);
+                    AdamKernel.stepScalar(p, g, e, sm, sv, k, 1, c);
+                    maxMAll = Math.max(maxMAll, Math.abs(sm[k]));
+                    maxVAll = Math.max(maxVAll, sv[k]);
                     if (rank1) {
-                        rowNew[r] = Math.max(rowNew[r], sv[i]);
-                        colNew[col] = Math.max(colNew[col], sv[i]);
-                        col++;
+                        rowNew[r] = Math.max(rowNew[r], sv[k]);
+                        colNew[cc] = Math.max(colNew[cc], sv[k]);
                     }
-                    i++;
                 }
-                if (rank1 && col == cols) {
-                    col = 0;
-                    r++;
+                if (rank1) {
+                    col += segEnd - i;
+                    if (col == cols) {
+                        col = 0;
+                        r++;
+                    }
                 }
+                i = segEnd;
             }
-            if (rank1) {
-                rowNew[accRow] = Math.max(rowNew[accRow], rowAcc.reduceLanes(VectorOperators.MAX));
-            }
-            float mMax = Math.max(tailMaxM, maxM.reduceLanes(VectorOperators.MAX));
+            float mMax = maxMAll;
             mAbs[b] = mMax;
             encodeM(sm, n, mCodes, start, mMax, mMap, vector, ix);
             if (!rank1) {
-                float vMax = Math.max(tailMaxV, maxV.reduceLanes(VectorOperators.MAX));
+                float vMax = maxVAll;
                 vAbs[b] = vMax;
                 for (int k = 0; k < n; k++) {
                     setNibble(vCodes, start + k, LinearMap4.encode(sv[k], vMax));
                 }
             }
         }
+    }
+
+    /**
+     * Vector AdamW over {@code len} elements of one row of a rank-1 tensor (from element {@code e0}, even; column
+     * {@code col0}; scratch index {@code i0}). Each of these loops has one straight-line body: vectors that merge
+     * across branches are boxed by C2.
+     *
+     * @param acc receives {max |m|, max v} of the processed elements
+     * @return elements processed (a multiple of 8; the caller finishes the rest)
+     */
+    private static int rowSegment(MemorySegment p, MemorySegment g, byte[] mCodes, byte[] vCodes, float[] mTable256,
+            float am, float[] colOld, float rowOld, int col0, float[] colNew, float[] sm, float[] sv, int i0, int e0,
+            int len, AdamCoeffs c, int[] ix, float[] acc) {
+        var maxM = FloatVector.zero(Lanes.F);
+        var maxV = FloatVector.zero(Lanes.F);
+        int k = 0;
+        for (; k <= len - Lanes.LANES; k += Lanes.LANES) {
+            int e = e0 + k;
+            int col = col0 + k;
+            long byteOff = 4L * e;
+            IntVector.broadcast(Lanes.I, (int) Lanes.INT_LE.get(mCodes, e >> 1))
+                    .lanewise(VectorOperators.LSHR, Lanes.SHIFTS).and(0xF).intoArray(ix, 0);
+            var m = FloatVector.fromArray(Lanes.F, mTable256, 0, ix, 0).mul(am);
+            var level = ((FloatVector) IntVector.broadcast(Lanes.I, (int) Lanes.INT_LE.get(vCodes, e >> 1))
+                    .lanewise(VectorOperators.LSHR, Lanes.SHIFTS).and(0xF).convert(VectorOperators.I2F, 0))
+                    .add(1f).mul(1f / 16f);
+            var v = level.mul(FloatVector.fromArray(Lanes.F, colOld, col).min(rowOld));
+            var gv = FloatVector.fromMemorySegment(Lanes.F, g, byteOff, Lanes.ORDER);
+            var mv = m.mul(c.beta1()).add(gv.mul(c.oneMinusBeta1()));
+            var vv = v.mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
+            var denom = vv.lanewise(VectorOperators.SQRT).mul(c.invSqrtBc2()).add(c.eps());
+            FloatVector.fromMemorySegment(Lanes.F, p, byteOff, Lanes.ORDER).mul(c.decay())
+                    .sub(mv.div(denom).mul(c.stepSize())).intoMemorySegment(p, byteOff, Lanes.ORDER);
+            mv.intoArray(sm, i0 + k);
+            vv.intoArray(sv, i0 + k);
+            FloatVector.fromArray(Lanes.F, colNew, col).max(vv).intoArray(colNew, col);
+            maxM = maxM.max(mv.abs());
+            maxV = maxV.max(vv);
+        }
+        acc[0] = maxM.reduceLanes(VectorOperators.MAX);
+        acc[1] = maxV.reduceLanes(VectorOperators.MAX);
+        return k;
+    }
+
+    /** As {@link #rowSegment} for a block-wise (1-D) second moment with block absmax {@code av}. */
+    private static int blockSegment(MemorySegment p, MemorySegment g, byte[] mCodes, byte[] vCodes,
+            float[] mTable256, float am, float av, float[] sm, float[] sv, int i0, int e0, int len, AdamCoeffs c,
+            int[] ix, float[] acc) {
+        var maxM = FloatVector.zero(Lanes.F);
+        var maxV = FloatVector.zero(Lanes.F);
+        int k = 0;
+        for (; k <= len - Lanes.LANES; k += Lanes.LANES) {
+            int e = e0 + k;
+            long byteOff = 4L * e;
+            IntVector.broadcast(Lanes.I, (int) Lanes.INT_LE.get(mCodes, e >> 1))
+                    .lanewise(VectorOperators.LSHR, Lanes.SHIFTS).and(0xF).intoArray(ix, 0);
+            var m = FloatVector.fromArray(Lanes.F, mTable256, 0, ix, 0).mul(am);
+            var v = ((FloatVector) IntVector.broadcast(Lanes.I, (int) Lanes.INT_LE.get(vCodes, e >> 1))
+                    .lanewise(VectorOperators.LSHR, Lanes.SHIFTS).and(0xF).convert(VectorOperators.I2F, 0))
+                    .add(1f).mul(1f / 16f).mul(av);
+            var gv = FloatVector.fromMemorySegment(Lanes.F, g, byteOff, Lanes.ORDER);
+            var mv = m.mul(c.beta1()).add(gv.mul(c.oneMinusBeta1()));
+            var vv = v.mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
+            var denom = vv.lanewise(VectorOperators.SQRT).mul(c.invSqrtBc2()).add(c.eps());
+            FloatVector.fromMemorySegment(Lanes.F, p, byteOff, Lanes.ORDER).mul(c.decay())
+                    .sub(mv.div(denom).mul(c.stepSize())).intoMemorySegment(p, byteOff, Lanes.ORDER);
+            mv.intoArray(sm, i0 + k);
+            vv.intoArray(sv, i0 + k);
+            maxM = maxM.max(mv.abs());
+            maxV = maxV.max(vv);
+        }
+        acc[0] = maxM.reduceLanes(VectorOperators.MAX);
+        acc[1] = maxV.reduceLanes(VectorOperators.MAX);
+        return k;
     }
 
     private static void encodeM(float[] sm, int n, byte[] codes, int start, float max, MapEncoder map,
@@ -190,14 +249,12 @@ public final class FourBitKernel {
             return;
         }
         float inv = 1f / max;
-        int k = 0;
         if (vector) {
-            for (; k <= n - Lanes.LANES; k += Lanes.LANES) {
-                Lanes.storeNibbles(map.encode(FloatVector.fromArray(Lanes.F, sm, k).mul(inv), ix), codes, start + k);
+            map.encodeNibbles(sm, n, inv, codes, start, ix);
+        } else {
+            for (int k = 0; k < n; k++) {
+                setNibble(codes, start + k, map.encode(sm[k] * inv));
             }
-        }
-        for (; k < n; k++) {
-            setNibble(codes, start + k, map.encode(sm[k] * inv));
         }
     }
 
@@ -210,33 +267,47 @@ public final class FourBitKernel {
         int col = from - r * cols;
         int i = from;
         while (i < to) {
-            if (vector && i + Lanes.LANES <= to && (i & 1) == 0 && col + Lanes.LANES <= cols) {
-                var gv = FloatVector.fromMemorySegment(Lanes.F, g, 4L * i, Lanes.ORDER);
-                var level = ((FloatVector) Lanes.nibbles(vCodes, i).convert(VectorOperators.I2F, 0))
-                        .add(1f).mul(1f / 16f);
-                var old = level.mul(FloatVector.fromArray(Lanes.F, colOld, col).min(rowOld[r]));
-                var v = old.mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
-                var scale = FloatVector.fromArray(Lanes.F, colNew, col).min(rowNew[r]);
-                // NOTE: a zero scale means v == 0: 0/0 = NaN converts to 0, clamped to level 1 = code 0,
-                // which is what LinearMap4.encode returns for a zero scale.
-                var q = (IntVector) v.div(scale).mul(16f).add(0.5f).convert(VectorOperators.F2I, 0);
-                Lanes.storeNibbles(q.max(1).min(16).sub(1), vCodes, i);
-                i += Lanes.LANES;
-                col += Lanes.LANES;
-            } else {
-                float gi = g.getAtIndex(AdamKernel.FLOAT, i);
-                float old = LinearMap4.decode(FourBitState.nibble(vCodes, i), Math.min(rowOld[r], colOld[col]));
+            int segEnd = Math.min(to, i + (cols - col));
+            int done = vector && (i & 1) == 0
+                    ? rowPass2(g, vCodes, i, col, segEnd - i, c, colOld, rowOld[r], colNew, rowNew[r]) : 0;
+            for (int e = i + done; e < segEnd; e++) {
+                int cc = col + (e - i);
+                float gi = g.getAtIndex(AdamKernel.FLOAT, e);
+                float old = LinearMap4.decode(FourBitState.nibble(vCodes, e), Math.min(rowOld[r], colOld[cc]));
                 // NOTE: must be the exact expression of AdamKernel, so the value equals the one pass 1 used.
                 float v = old * c.beta2() + gi * gi * c.oneMinusBeta2();
-                setNibble(vCodes, i, LinearMap4.encode(v, Math.min(rowNew[r], colNew[col])));
-                i++;
-                col++;
+                setNibble(vCodes, e, LinearMap4.encode(v, Math.min(rowNew[r], colNew[cc])));
             }
+            col += segEnd - i;
             if (col == cols) {
                 col = 0;
                 r++;
             }
+            i = segEnd;
         }
+    }
+
+    /** Vector part of {@link #pass2} over {@code len} elements of one row from element {@code e0} (even). */
+    private static int rowPass2(MemorySegment g, byte[] vCodes, int e0, int col0, int len, AdamCoeffs c,
+            float[] colOld, float rowOld, float[] colNew, float rowNew) {
+        int k = 0;
+        for (; k <= len - Lanes.LANES; k += Lanes.LANES) {
+            int e = e0 + k;
+            int col = col0 + k;
+            var gv = FloatVector.fromMemorySegment(Lanes.F, g, 4L * e, Lanes.ORDER);
+            var level = ((FloatVector) IntVector.broadcast(Lanes.I, (int) Lanes.INT_LE.get(vCodes, e >> 1))
+                    .lanewise(VectorOperators.LSHR, Lanes.SHIFTS).and(0xF).convert(VectorOperators.I2F, 0))
+                    .add(1f).mul(1f / 16f);
+            var old = level.mul(FloatVector.fromArray(Lanes.F, colOld, col).min(rowOld));
+            var v = old.mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
+            var scale = FloatVector.fromArray(Lanes.F, colNew, col).min(rowNew);
+            // NOTE: a zero scale means v == 0: 0/0 = NaN converts to 0, clamped to level 1 = code 0, which is
+            // what LinearMap4.encode returns for a zero scale.
+            var q = (IntVector) v.div(scale).mul(16f).add(0.5f).convert(VectorOperators.F2I, 0);
+            Lanes.INT_LE.set(vCodes, e >> 1, q.max(1).min(16).sub(1).lanewise(VectorOperators.LSHL, Lanes.SHIFTS)
+                    .reduceLanes(VectorOperators.OR));
+        }
+        return k;
     }
 
     static void setNibble(byte[] codes, int i, int code) {

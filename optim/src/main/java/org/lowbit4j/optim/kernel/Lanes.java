@@ -19,32 +19,18 @@ final class Lanes {
     static final int LANES = 8;
     static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
-    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class,
+    static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class,
             ByteOrder.LITTLE_ENDIAN);
     /** Bit offsets of 8 nibbles in a little-endian int: element 2k low nibble of byte k. */
-    private static final IntVector SHIFTS = IntVector.fromArray(I, new int[] {0, 4, 8, 12, 16, 20, 24, 28}, 0);
+    static final IntVector SHIFTS = IntVector.fromArray(I, new int[] {0, 4, 8, 12, 16, 20, 24, 28}, 0);
 
     private Lanes() {
     }
 
-    /** @return the unsigned byte codes of elements {@code [off, off + 8)} */
-    static IntVector bytes(byte[] codes, int off) {
-        return ((IntVector) ByteVector.fromArray(B, codes, off).convertShape(VectorOperators.B2I, I, 0)).and(0xFF);
-    }
-
-    /** Stores 8 codes (0..255) as bytes at {@code [off, off + 8)}. */
-    static void storeBytes(IntVector codes, byte[] out, int off) {
-        ((ByteVector) codes.convertShape(VectorOperators.I2B, B, 0)).intoArray(out, off);
-    }
-
-    /** @return the 4-bit codes of elements {@code [e, e + 8)} of a nibble-packed array; {@code e} even */
-    static IntVector nibbles(byte[] codes, int e) {
-        int w = (int) INT_LE.get(codes, e >> 1);
-        return IntVector.broadcast(I, w).lanewise(VectorOperators.LSHR, SHIFTS).and(0xF);
-    }
-
-    /** Stores 8 codes (0..15) as the nibbles of elements {@code [e, e + 8)}; {@code e} even. */
-    static void storeNibbles(IntVector codes, byte[] out, int e) {
-        INT_LE.set(out, e >> 1, codes.lanewise(VectorOperators.LSHL, SHIFTS).reduceLanes(VectorOperators.OR));
-    }
+    // NOTE: the kernels spell out nibble loads and stores inline: a helper that takes or returns a vector
+    // and that C2 declines to inline ("callee uses too much stack") boxes the vector on every call.
+    // Load of the 4-bit codes of elements [e, e + 8), e even:
+    //     IntVector.broadcast(I, (int) INT_LE.get(codes, e >> 1)).lanewise(LSHR, SHIFTS).and(0xF)
+    // Store of 8 codes 0..15 there:
+    //     INT_LE.set(codes, e >> 1, code.lanewise(LSHL, SHIFTS).reduceLanes(OR))
 }

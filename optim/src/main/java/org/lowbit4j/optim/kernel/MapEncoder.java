@@ -1,6 +1,7 @@
 package org.lowbit4j.optim.kernel;
 
 import java.util.Arrays;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -29,7 +30,7 @@ public final class MapEncoder {
      * exceeded); -1 for a slow bucket.
      */
     private final int[] bucketEntry;
-    /** The map padded to 256 entries (NaN beyond the map), so any byte code can be gathered. */
+    /** The map padded to 256 entries (NaN beyond the map), so that any byte code can be gathered. */
     private final float[] table256;
     private final int zeroCode;
 
@@ -63,6 +64,9 @@ public final class MapEncoder {
             bucketCode[b] = (short) (!nan && cHi - cLo >= 0 && cHi - cLo <= 1 ? cLo : -1);
         }
         zeroCode = encodeReference(0f);
+        table256 = new float[256];
+        Arrays.fill(table256, Float.NaN);
+        System.arraycopy(values, 0, table256, 0, values.length);
         bucketEntry = new int[BUCKETS];
         for (int b = 0; b < BUCKETS; b++) {
             int c = bucketCode[b];
@@ -79,44 +83,87 @@ public final class MapEncoder {
             }
             bucketEntry[b] = c << 16 | t;
         }
-        table256 = new float[256];
-        Arrays.fill(table256, Float.NaN);
-        System.arraycopy(values, 0, table256, 0, values.length);
     }
 
     /**
-     * Vector twin of {@link #encode}: the codes of 8 values.
+     * Vector twin of a loop of {@link #encode}: {@code codes[start + i] = encode(x[i] * inv)} for i in [0, n),
+     * one byte per code.
      *
-     * @param x values (8 lanes)
      * @param scratch an int[8] for gather indices
-     * @return the codes, lane for lane equal to {@code encode(x[lane])}
      */
-    public IntVector encode(FloatVector x, int[] scratch) {
-        IntVector bits = (IntVector) x.reinterpretAsInts();
-        IntVector key = bits.lanewise(VectorOperators.XOR,
-                bits.lanewise(VectorOperators.ASHR, 31).and(0x7FFFFFFF));
-        key.lanewise(VectorOperators.ASHR, 16).add(BUCKETS / 2).intoArray(scratch, 0);
-        IntVector entry = IntVector.fromArray(Lanes.I, bucketEntry, 0, scratch, 0);
-        if (entry.compare(VectorOperators.LT, 0).anyTrue()) {
-            int[] out = new int[Lanes.LANES];
-            for (int k = 0; k < out.length; k++) {
-                out[k] = encode(x.lane(k));
+    public void encodeBytes(float[] x, int n, float inv, byte[] codes, int start, int[] scratch) {
+        int i = 0;
+        // NOTE: the whole vector body lives in this loop: a helper taking or returning vectors that C2 does
+        // not inline would box every vector (an allocation per 8 values).
+        for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, x, i).mul(inv);
+            IntVector bits = v.reinterpretAsInts();
+            IntVector key = bits.lanewise(VectorOperators.XOR,
+                    bits.lanewise(VectorOperators.ASHR, 31).and(0x7FFFFFFF));
+            key.lanewise(VectorOperators.ASHR, 16).add(BUCKETS / 2).intoArray(scratch, 0);
+            IntVector entry = IntVector.fromArray(Lanes.I, bucketEntry, 0, scratch, 0);
+            if (entry.compare(VectorOperators.LT, 0).anyTrue()) {
+                for (int k = 0; k < Lanes.LANES; k++) {
+                    codes[start + i + k] = (byte) encode(x[i + k] * inv);
+                }
+                continue;
             }
-            return IntVector.fromArray(Lanes.I, out, 0);
+            // code + (low16(key) > low16(entry) ? 1 : 0), without masks (masked adds are not intrinsified):
+            // both halves are in [0, 65535], so the sign of their difference is the comparison.
+            IntVector code = entry.lanewise(VectorOperators.LSHR, 16)
+                    .add(entry.and(0xFFFF).sub(key.and(0xFFFF)).lanewise(VectorOperators.LSHR, 31));
+            ((ByteVector) code.convertShape(VectorOperators.I2B, Lanes.B, 0)).intoArray(codes, start + i);
         }
-        IntVector code = entry.lanewise(VectorOperators.LSHR, 16);
-        var above = key.and(0xFFFF).compare(VectorOperators.GT, entry.and(0xFFFF));
-        return code.add(1, above);
+        for (; i < n; i++) {
+            codes[start + i] = (byte) encode(x[i] * inv);
+        }
     }
 
     /**
-     * @param codes 8 codes
+     * {@code out[i] = value(codes[start + i] & 0xFF) * absmax} for i in [0, n): vector gathers, with a scalar
+     * tail (the same products).
+     *
      * @param scratch an int[8] for gather indices
-     * @return their map values
      */
-    public FloatVector decode(IntVector codes, int[] scratch) {
-        codes.intoArray(scratch, 0);
-        return FloatVector.fromArray(Lanes.F, table256, 0, scratch, 0);
+    public void decodeBytes(byte[] codes, int start, int n, float absmax, float[] out, int[] scratch) {
+        int i = 0;
+        for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
+            ((IntVector) ByteVector.fromArray(Lanes.B, codes, start + i).convertShape(VectorOperators.B2I, Lanes.I, 0))
+                    .and(0xFF).intoArray(scratch, 0);
+            FloatVector.fromArray(Lanes.F, table256, 0, scratch, 0).mul(absmax).intoArray(out, i);
+        }
+        for (; i < n; i++) {
+            out[i] = table256[codes[start + i] & 0xFF] * absmax;
+        }
+    }
+
+    /**
+     * As {@link #encodeBytes}, but into nibble-packed codes (element {@code e} in the low nibble of byte
+     * {@code e/2} when even); {@code start} must be even and the map at most 16 codes.
+     */
+    public void encodeNibbles(float[] x, int n, float inv, byte[] codes, int start, int[] scratch) {
+        int i = 0;
+        for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, x, i).mul(inv);
+            IntVector bits = v.reinterpretAsInts();
+            IntVector key = bits.lanewise(VectorOperators.XOR,
+                    bits.lanewise(VectorOperators.ASHR, 31).and(0x7FFFFFFF));
+            key.lanewise(VectorOperators.ASHR, 16).add(BUCKETS / 2).intoArray(scratch, 0);
+            IntVector entry = IntVector.fromArray(Lanes.I, bucketEntry, 0, scratch, 0);
+            if (entry.compare(VectorOperators.LT, 0).anyTrue()) {
+                for (int k = 0; k < Lanes.LANES; k++) {
+                    FourBitKernel.setNibble(codes, start + i + k, encode(x[i + k] * inv));
+                }
+                continue;
+            }
+            IntVector code = entry.lanewise(VectorOperators.LSHR, 16)
+                    .add(entry.and(0xFFFF).sub(key.and(0xFFFF)).lanewise(VectorOperators.LSHR, 31));
+            Lanes.INT_LE.set(codes, (start + i) >> 1,
+                    code.lanewise(VectorOperators.LSHL, Lanes.SHIFTS).reduceLanes(VectorOperators.OR));
+        }
+        for (; i < n; i++) {
+            FourBitKernel.setNibble(codes, start + i, encode(x[i] * inv));
+        }
     }
 
     /** Order-preserving map of float bits to signed ints (an involution). */
@@ -126,6 +173,11 @@ public final class MapEncoder {
 
     private static float fromKey(int key) {
         return Float.intBitsToFloat(key(key));
+    }
+
+    /** @return the map padded to 256 entries with NaN (live; for gathers by the kernels) */
+    float[] table256() {
+        return table256;
     }
 
     /** @return the number of codes */

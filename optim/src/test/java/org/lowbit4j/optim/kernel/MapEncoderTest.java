@@ -63,6 +63,43 @@ class MapEncoderTest {
     }
 
     @Test
+    void vectorEncodeAndDecodeEqualScalar() {
+        Random r = new Random(3);
+        for (float[] map : MAPS) {
+            var enc = new MapEncoder(map);
+            int n = 1003;
+            float[] x = new float[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = (float) ((r.nextBoolean() ? 1 : -1) * Math.pow(10, -9 * r.nextDouble()));
+            }
+            x[3] = Float.NaN;   // a slow bucket inside a vector
+            x[17] = Float.POSITIVE_INFINITY;
+            x[18] = 0f;
+            x[19] = -0f;
+            float inv = 1.25f;
+            int[] ix = new int[8];
+            byte[] codes = new byte[n + 5];
+            enc.encodeBytes(x, n, inv, codes, 5, ix);
+            for (int i = 0; i < n; i++) {
+                assertEquals(enc.encode(x[i] * inv), codes[5 + i] & 0xFF, "x = " + x[i]);
+            }
+            if (map.length == 16) {
+                byte[] nib = new byte[(n + 1) / 2 + 1];
+                enc.encodeNibbles(x, n, inv, nib, 2, ix);
+                for (int i = 0; i < n; i++) {
+                    assertEquals(enc.encode(x[i] * inv), FourBitState.nibble(nib, 2 + i), "x = " + x[i]);
+                }
+            } else {
+                float[] out = new float[n];
+                enc.decodeBytes(codes, 5, n, 0.75f, out, ix);
+                for (int i = 0; i < n; i++) {
+                    assertEquals(enc.value(codes[5 + i] & 0xFF) * 0.75f, out[i]);
+                }
+            }
+        }
+    }
+
+    @Test
     void rejectsUnsortedMaps() {
         assertThrows(IllegalArgumentException.class, () -> new MapEncoder(new float[] {0f, 1f, 0.5f}));
         assertThrows(IllegalArgumentException.class, () -> new MapEncoder(new float[] {1f}));
