@@ -82,6 +82,11 @@ final class PretrainCommand implements Callable<Integer> {
                 double norm = GradClip.clipGradNorm(params, clip);
                 opt.step();
                 opt.zeroGrad();
+                if (step % 10 == 9) {
+                    // NOTE: ND4J frees native buffers only when their Java wrappers are collected, and a
+                    // training step barely touches the Java heap: without this, resident memory grows by GBs.
+                    System.gc();
+                }
                 // log
                 tokens += (long) batch * seq;
                 double lossValue = loss.value().getDouble(0);
