@@ -27,10 +27,19 @@ public final class Lowbit4j implements Runnable {
         spec.commandLine().usage(System.err);
     }
 
+    /**
+     * @return the command tree; options a subcommand does not declare are passed on as positional
+     *     arguments, so {@code bench NAME --steps 4} reaches the benchmark's own parser
+     */
+    static CommandLine commandLine() {
+        return new CommandLine(new Lowbit4j())
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setUnmatchedOptionsArePositionalParams(true);
+    }
+
     /** @param args command line; exits with the command's status (2 for usage errors) */
     public static void main(String[] args) {
-        int code = new CommandLine(new Lowbit4j())
-                .setCaseInsensitiveEnumValuesAllowed(true)
+        int code = commandLine()
                 .setExecutionExceptionHandler((ex, cmd, parsed) -> {
                     // A clear one-line error for bad input; the stack trace only with -Dlowbit4j.debug=true.
                     cmd.getErr().println("lowbit4j " + cmd.getCommandName() + ": " + ex.getMessage());

@@ -3,7 +3,6 @@ package org.lowbit4j.examples;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,22 +12,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.lowbit4j.datasets.SharedData;
 import picocli.CommandLine;
 
 /** The commands as a user runs them (in-process: same parsing, same output bytes). */
 class CommandsTest {
-    static Path shared(String relative) {
-        String root = System.getProperty("lowbit4j.sharedData");
-        if (root == null) {
-            fail("system property lowbit4j.sharedData is not set (surefire sets it to <repo>/../shared/data)");
-        }
-        Path p = Path.of(root).resolve(relative);
-        if (!Files.isRegularFile(p)) {
-            fail("missing shared test data file " + p.toAbsolutePath());
-        }
-        return p;
-    }
-
     /** Runs a command, returning its exit code and standard output bytes. */
     record Run(int code, byte[] stdout, String stderr) {
         String out() {
@@ -42,7 +30,7 @@ class CommandsTest {
         var err = new java.io.StringWriter();
         try {
             System.setOut(new PrintStream(out, true));
-            var cl = new CommandLine(new Lowbit4j());
+            var cl = Lowbit4j.commandLine();
             cl.setErr(new java.io.PrintWriter(err, true));
             int code = cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
                 cmd.getErr().println("lowbit4j " + cmd.getCommandName() + ": " + ex.getMessage());
@@ -57,11 +45,11 @@ class CommandsTest {
 
     @Test
     void generateGreedyReproducesRunCForAllGoldenPrompts() throws Exception {
-        JsonNode golden = new ObjectMapper().readTree(shared("golden/stories260K_greedy.json").toFile());
+        JsonNode golden = new ObjectMapper().readTree(SharedData.file("golden/stories260K_greedy.json").toFile());
         assertEquals(4, golden.size());
         for (JsonNode g : golden) {
-            Run r = run("generate", "--model", shared("models/stories260K.bin").toString(),
-                    "--tokenizer", shared("models/tok512.bin").toString(), "--prompt", g.get("prompt").asText(),
+            Run r = run("generate", "--model", SharedData.file("models/stories260K.bin").toString(),
+                    "--tokenizer", SharedData.file("models/tok512.bin").toString(), "--prompt", g.get("prompt").asText(),
                     "--steps", String.valueOf(g.get("steps").asInt()), "--temperature", "0");
             assertEquals(0, r.code(), r.stderr());
             assertArrayEquals((g.get("text").asText() + "\n").getBytes(StandardCharsets.UTF_8), r.stdout(),
@@ -71,8 +59,8 @@ class CommandsTest {
 
     @Test
     void seededSamplingIsReproducible() {
-        String[] args = {"generate", "--model", shared("models/stories260K.bin").toString(),
-            "--tokenizer", shared("models/tok512.bin").toString(), "--prompt", "Lily", "--steps", "60",
+        String[] args = {"generate", "--model", SharedData.file("models/stories260K.bin").toString(),
+            "--tokenizer", SharedData.file("models/tok512.bin").toString(), "--prompt", "Lily", "--steps", "60",
             "--temperature", "0.8", "--top-p", "0.9", "--seed", "7"};
         Run a = run(args);
         Run b = run(args);
@@ -83,9 +71,9 @@ class CommandsTest {
 
     @Test
     void evalPrintsOneJsonLineAndQuantizationCostsPerplexity() throws Exception {
-        String model = shared("models/stories260K.bin").toString();
-        String tok = shared("models/tok512.bin").toString();
-        String data = shared("text/tinystories_sample.txt").toString();
+        String model = SharedData.file("models/stories260K.bin").toString();
+        String tok = SharedData.file("models/tok512.bin").toString();
+        String data = SharedData.file("text/tinystories_sample.txt").toString();
         ObjectMapper json = new ObjectMapper();
         Run fp32 = run("eval", "--model", model, "--tokenizer", tok, "--data", data);
         assertEquals(0, fp32.code(), fp32.stderr());
@@ -112,14 +100,14 @@ class CommandsTest {
     @Test
     void badInputGivesAClearErrorNamingTheFile(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Path truncated = dir.resolve("truncated.bin");
-        byte[] all = Files.readAllBytes(shared("models/stories260K.bin"));
+        byte[] all = Files.readAllBytes(SharedData.file("models/stories260K.bin"));
         Files.write(truncated, java.util.Arrays.copyOf(all, all.length / 2));
-        Run r = run("generate", "--model", truncated.toString(), "--tokenizer", shared("models/tok512.bin").toString(),
+        Run r = run("generate", "--model", truncated.toString(), "--tokenizer", SharedData.file("models/tok512.bin").toString(),
                 "--prompt", "x", "--temperature", "0");
         assertEquals(1, r.code());
         assertTrue(r.stderr().contains("truncated.bin"), r.stderr());
-        Run q = run("eval", "--model", shared("models/stories260K.bin").toString(), "--tokenizer",
-                shared("models/tok512.bin").toString(), "--data", shared("text/tinystories_sample.txt").toString(),
+        Run q = run("eval", "--model", SharedData.file("models/stories260K.bin").toString(), "--tokenizer",
+                SharedData.file("models/tok512.bin").toString(), "--data", SharedData.file("text/tinystories_sample.txt").toString(),
                 "--quantize", "int3");
         assertEquals(1, q.code());
         assertTrue(q.stderr().contains("int3"), q.stderr());

@@ -1,13 +1,11 @@
 package org.lowbit4j.examples;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.lowbit4j.datasets.SharedData;
 import org.lowbit4j.examples.bench.OptimQuality;
 import org.lowbit4j.examples.bench.OptimQuality.Kind;
 import org.lowbit4j.models.LlamaConfig;
@@ -18,21 +16,9 @@ import org.lowbit4j.models.LlamaConfig;
  * within 2% of the fp32 validation loss and the 4-bit run within 3%, and all must have learned.
  */
 class OptimizerQualityTest {
-    private static Path data(String relative) {
-        String root = System.getProperty("lowbit4j.sharedData");
-        if (root == null) {
-            fail("system property lowbit4j.sharedData is not set (surefire sets it to <repo>/../shared/data)");
-        }
-        Path p = Path.of(root).resolve(relative);
-        if (!Files.isRegularFile(p)) {
-            fail("missing shared test data file " + p.toAbsolutePath() + " (see shared/data/README.md)");
-        }
-        return p;
-    }
-
     @Test
     void quantizedStatesTrainASmallLlamaAsWellAsFp32() throws Exception {
-        int[] tokens = OptimQuality.tokens(data("text/tinyshakespeare.txt"), data("models/tok512.bin"), 120_000);
+        int[] tokens = OptimQuality.tokens(SharedData.file("text/tinyshakespeare.txt"), SharedData.file("models/tok512.bin"), 120_000);
         // dim 64, hidden 160, 2 layers, 2 heads, tied classifier: every matrix has >= 4096 elements, so all
         // of them are quantized (only the norms keep fp32 state).
         var cfg = new LlamaConfig(64, 160, 2, 2, 2, 512, 48, true);

@@ -8,6 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.lowbit4j.autograd.GradMode;
 import org.lowbit4j.autograd.Tensor;
+import org.lowbit4j.datasets.SharedData;
 import org.lowbit4j.datasets.TokenBatch;
 import org.lowbit4j.datasets.Tokenizer;
 import org.lowbit4j.datasets.instruct.EncodedExample;
@@ -25,7 +26,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /** Instruction fine-tuning with QLoRA: the loss covers response tokens only. */
 class InstructionTuningTest {
     private static Llama qlora() throws Exception {
-        Llama m = Llama2cFormat.read(SharedData.model(), DataType.FLOAT);
+        Llama m = Llama2cFormat.read(SharedData.file("models/stories260K.bin"), DataType.FLOAT);
         LoraInjector.inject(m, LoraConfig.defaults(), BaseFormat.NF4, 11);
         var rng = new java.util.SplittableRandom(3);
         for (var l : LoraAdapters.adapters(m).values()) {
@@ -39,7 +40,7 @@ class InstructionTuningTest {
 
     @Test
     void lossOnAHandMadeRecordIsTheMeanOverResponsePositionsOnly() throws Exception {
-        Tokenizer tok = Tokenizer.load(SharedData.tokenizer(), 512);
+        Tokenizer tok = Tokenizer.load(SharedData.file("models/tok512.bin"), 512);
         var rec = new InstructionRecord("Name a colour.", "", "Blue is a colour.");
         EncodedExample ex = EncodedExample.encode(rec, tok, 256).orElseThrow();
         int p = ex.promptLength();
@@ -89,7 +90,7 @@ class InstructionTuningTest {
 
     @Test
     void alpacaDemoTrainsForAFewSteps() throws Exception {
-        Tokenizer tok = Tokenizer.load(SharedData.tokenizer(), 512);
+        Tokenizer tok = Tokenizer.load(SharedData.file("models/tok512.bin"), 512);
         var records = InstructionReader.read(SharedData.file("instruct/alpaca_en_demo.json"));
         var ds = InstructionDataset.encode(records, tok, 128);
         Llama m = qlora();

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lowbit4j.autograd.GradMode;
 import org.lowbit4j.autograd.Tensor;
+import org.lowbit4j.datasets.SharedData;
 import org.lowbit4j.models.CheckpointFormatException;
 import org.lowbit4j.models.Llama;
 import org.lowbit4j.models.Llama2cFormat;
@@ -29,7 +30,7 @@ class LoraModelTest {
     Path tmp;
 
     private static Llama load() throws IOException {
-        return Llama2cFormat.read(SharedData.model(), DataType.FLOAT);
+        return Llama2cFormat.read(SharedData.file("models/stories260K.bin"), DataType.FLOAT);
     }
 
     /**

@@ -12,6 +12,7 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lowbit4j.autograd.Tensor;
+import org.lowbit4j.datasets.SharedData;
 import org.lowbit4j.datasets.TokenBatch;
 import org.lowbit4j.datasets.Tokenizer;
 import org.lowbit4j.datasets.text.TextDataset;
@@ -40,13 +41,13 @@ class QloraFinetuneTest {
 
     @Test
     void qloraLowersValidationPerplexityAndExportsFaithfully() throws Exception {
-        Tokenizer tok = Tokenizer.load(SharedData.tokenizer(), 512);
+        Tokenizer tok = Tokenizer.load(SharedData.file("models/tok512.bin"), 512);
         TextDataset data = TextDataset.fromFile(SharedData.file("text/tinyshakespeare.txt"), tok);
         int[] val = new int[VALIDATION_TOKENS + 1];
         val[0] = Tokenizer.BOS;
         System.arraycopy(data.validationTokens(), 0, val, 1, VALIDATION_TOKENS);
 
-        Llama model = Llama2cFormat.read(SharedData.model(), DataType.FLOAT);
+        Llama model = Llama2cFormat.read(SharedData.file("models/stories260K.bin"), DataType.FLOAT);
         long tStart = System.nanoTime();
         double pplBase = Perplexity.evaluate(model, val, SEQ).perplexity();
         InjectionReport report = LoraInjector.inject(model, LoraConfig.defaults(), BaseFormat.NF4, 42);

@@ -1,12 +1,10 @@
 package org.lowbit4j.models;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import org.lowbit4j.datasets.SharedData;
 
 /** Real data under {@code -Dlowbit4j.sharedData}; a missing file fails the test (never skips). */
 final class TestData {
@@ -14,16 +12,7 @@ final class TestData {
     }
 
     static Path file(String relative) {
-        String root = System.getProperty("lowbit4j.sharedData");
-        if (root == null) {
-            fail("system property lowbit4j.sharedData is not set (surefire sets it to <repo>/../shared/data)");
-        }
-        Path p = Path.of(root).resolve(relative);
-        if (!Files.isRegularFile(p)) {
-            fail("missing shared test data file " + p.toAbsolutePath()
-                    + " (see shared/data/README.md; CI has shared/ beside the clone)");
-        }
-        return p;
+        return SharedData.file(relative);
     }
 
     static Path model() {

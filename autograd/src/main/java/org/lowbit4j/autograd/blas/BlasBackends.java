@@ -15,7 +15,10 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>The system property {@value #PROPERTY} selects:
  * <ul>
- *   <li>{@code auto} (default): {@code system}, else {@code bundled}, else {@code nd4j};</li>
+ *   <li>{@code auto} (default): {@code bundled}, else {@code system}, else {@code nd4j}. The
+ *       bundled OpenBLAS comes first because it is always there (it ships inside ND4J's jar) and,
+ *       measured on a quiet machine (BENCHMARKS.md), called directly it ran 250-310 GFLOP/s where
+ *       Debian's libopenblas0-pthread 0.3.21 ran 150-160;</li>
  *   <li>{@code system}: the first CBLAS library found in the standard library directories
  *       ({@link #SYSTEM_DIRS}, names {@link #SYSTEM_NAMES}: OpenBLAS first, then BLIS), e.g. Debian's
  *       {@code libopenblas0-pthread};</li>
@@ -77,9 +80,9 @@ public final class BlasBackends {
     }
 
     private static BlasBackend auto() {
-        CblasLibrary lib = system();
+        CblasLibrary lib = bundled();
         if (lib == null) {
-            lib = bundled();
+            lib = system();
         }
         return lib != null ? lib : Nd4jBlas.INSTANCE;
     }

@@ -43,9 +43,18 @@ public final class DynamicMaps {
         return SIGNED4.clone();
     }
 
+    /** Floats per vector in PyTorch's AVX2 CPU kernels, which {@link #torchLinspace} reproduces. */
+    static final int TORCH_VECTOR_WIDTH = 8;
+
     /**
-     * {@code torch.linspace(start, end, steps)} in float32 as PyTorch's CPU kernel computes it: a float step,
-     * the first half counted up from {@code start}, the second half counted down from {@code end}.
+     * {@code torch.linspace(start, end, steps)} in float32, bit for bit as PyTorch 1.13's CPU kernel
+     * (AVX2 build) computes it; checked against PyTorch output in {@code DynamicMapsGoldenTest}. A
+     * float step; the first half counted up from {@code start}, the second half down from {@code end}.
+     *
+     * <p>NOTE: two roundings differ from the obvious formula. The kernel's scalar path,
+     * {@code start + step * i}, is compiled to one fused multiply-add; its vectorized path fills
+     * chunks of 8 from the chunk's first value as {@code base + j * step}, rounding the product and
+     * the sum separately. Chunks are taken two vectors (16 elements) at a time; the tail is scalar.
      */
     static float[] torchLinspace(float start, float end, int steps) {
         float[] out = new float[steps];
@@ -54,11 +63,25 @@ public final class DynamicMaps {
             return out;
         }
         float step = (end - start) / (float) (steps - 1);
-        int halfway = steps / 2;
-        for (int i = 0; i < steps; i++) {
-            out[i] = i < halfway ? start + step * i : end - step * (steps - i - 1);
+        int w = TORCH_VECTOR_WIDTH;
+        int i = 0;
+        for (; i + 2 * w <= steps; i += 2 * w) {
+            for (int chunk = i; chunk < i + 2 * w; chunk += w) {
+                float base = linspaceScalar(start, end, step, steps, chunk);
+                for (int j = 0; j < w; j++) {
+                    out[chunk + j] = base + j * step;
+                }
+            }
+        }
+        for (; i < steps; i++) {
+            out[i] = linspaceScalar(start, end, step, steps, i);
         }
         return out;
+    }
+
+    /** Element i of PyTorch's scalar linspace path: one fused multiply-add. */
+    private static float linspaceScalar(float start, float end, float step, int steps, int i) {
+        return i < steps / 2 ? Math.fma(step, (float) i, start) : Math.fma(-step, (float) (steps - i - 1), end);
     }
 
     private static float[] build(boolean signed, int maxExponentBits, int totalBits) {

@@ -1,6 +1,7 @@
 package org.lowbit4j.autograd.formats;
 
 import java.lang.foreign.MemorySegment;
+import org.lowbit4j.autograd.blas.NativeArrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** Views of ND4J buffers as {@link MemorySegment}s, for the bulk codecs of this package. */
@@ -21,7 +22,7 @@ public final class Segments {
                     + java.util.Arrays.toString(arr.shape()));
         }
         long size = arr.dataType().width();
-        return MemorySegment.ofAddress(arr.data().addressPointer().address() + arr.offset() * size)
-                .reinterpret(arr.length() * size);
+        // NativeArrays.address knows ND4J's view convention (the buffer already carries the offset).
+        return MemorySegment.ofAddress(NativeArrays.address(arr)).reinterpret(arr.length() * size);
     }
 }

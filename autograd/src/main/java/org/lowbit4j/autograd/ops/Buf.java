@@ -2,6 +2,7 @@ package org.lowbit4j.autograd.ops;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import org.lowbit4j.autograd.blas.NativeArrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -23,12 +24,7 @@ final class Buf {
         this.isDouble = array.dataType() == DataType.DOUBLE;
         this.length = array.length();
         long elem = isDouble ? 8 : 4;
-        // NOTE: in ND4J 1.0.0-M2.1 a view's data() is itself a view buffer whose address already
-        // includes the view's offset (data().offset() == offset()); adding offset() again would
-        // double-count it. Only the part of the offset the buffer does not carry is added.
-        var data = array.data();
-        long address = data.addressPointer().address() + (array.offset() - data.offset()) * elem;
-        this.seg = MemorySegment.ofAddress(address).reinterpret(length * elem);
+        this.seg = MemorySegment.ofAddress(NativeArrays.address(array)).reinterpret(length * elem);
     }
 
     /**

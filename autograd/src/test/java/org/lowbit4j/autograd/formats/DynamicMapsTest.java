@@ -63,12 +63,14 @@ class DynamicMapsTest {
     }
 
     @Test
-    void unsigned8MatchesDefinitionWithinOneUlp() {
+    void unsigned8IsCloseToTheExactDefinition() {
         float[] m = DynamicMaps.unsigned8();
-        // NOTE: entry 27 (10^-4 * 8.03125) is 2 ulps from the exact value because the reference builds it
-        // from float32 linspace points (0.1 + 0.1125 * k); the float32 emulation reproduces that drift.
-        assertWithinUlp(reference(false, 7, 1), m, 27);
-        assertEquals(8.031251E-4f, m[27]);
+        // NOTE: the maps follow PyTorch's float32 linspace bit for bit (DynamicMapsGoldenTest), whose
+        // rounding drifts a few ulps from the exact values; this only bounds that drift.
+        float[] exact = reference(false, 7, 1);
+        for (int i = 0; i < m.length; i++) {
+            assertTrue(Math.abs(m[i] - exact[i]) <= 4 * Math.ulp(exact[i]), i + ": " + m[i] + " vs " + exact[i]);
+        }
         assertEquals(0f, m[0]);
         assertEquals(1.0f, m[255]);
     }

@@ -3,12 +3,12 @@ package org.lowbit4j.models.eval;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.lowbit4j.datasets.SharedData;
 import org.lowbit4j.autograd.GradMode;
 import org.lowbit4j.datasets.Tokenizer;
 import org.lowbit4j.models.Llama;
@@ -18,28 +18,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 class PerplexityTest {
-    private static Path shared(String relative) {
-        String root = System.getProperty("lowbit4j.sharedData");
-        if (root == null) {
-            fail("system property lowbit4j.sharedData is not set (surefire sets it to <repo>/../shared/data)");
-        }
-        Path p = Path.of(root).resolve(relative);
-        if (!Files.isRegularFile(p)) {
-            fail("missing shared test data file " + p.toAbsolutePath());
-        }
-        return p;
-    }
-
     /**
      * The fp32 perplexity of stories260K on tinystories_sample.txt equals a float64 recomputation:
      * the model loaded in DOUBLE, one chunk at a time, chunk boundaries computed here independently.
      */
     @Test
     void fp32PerplexityMatchesFloat64Recomputation() throws Exception {
-        Path modelFile = shared("models/stories260K.bin");
+        Path modelFile = SharedData.file("models/stories260K.bin");
         Llama f32 = Llama2cFormat.read(modelFile, DataType.FLOAT);
-        Tokenizer tok = Tokenizer.load(shared("models/tok512.bin"), f32.config().vocabSize());
-        String text = Files.readString(shared("text/tinystories_sample.txt"), StandardCharsets.UTF_8);
+        Tokenizer tok = Tokenizer.load(SharedData.file("models/tok512.bin"), f32.config().vocabSize());
+        String text = Files.readString(SharedData.file("text/tinystories_sample.txt"), StandardCharsets.UTF_8);
         int[] tokens = tok.encode(text, true, false);
         int seq = 256;
 
@@ -85,7 +73,7 @@ class PerplexityTest {
 
     @Test
     void chunkingFollowsTheProtocol() throws Exception {
-        Llama llama = Llama2cFormat.read(shared("models/stories260K.bin"), DataType.FLOAT);
+        Llama llama = Llama2cFormat.read(SharedData.file("models/stories260K.bin"), DataType.FLOAT);
         int[] tokens = new int[22]; // 21 predicted tokens: chunks of 8, 8, 5
         for (int i = 0; i < tokens.length; i++) {
             tokens[i] = i == 0 ? 1 : 100 + i;
@@ -102,7 +90,7 @@ class PerplexityTest {
 
     @Test
     void rejectsBadInput() throws Exception {
-        Llama llama = Llama2cFormat.read(shared("models/stories260K.bin"), DataType.FLOAT);
+        Llama llama = Llama2cFormat.read(SharedData.file("models/stories260K.bin"), DataType.FLOAT);
         assertThrows(IllegalArgumentException.class, () -> Perplexity.evaluate(llama, new int[] {1}, 8));
         assertThrows(IllegalArgumentException.class, () -> Perplexity.evaluate(llama, new int[] {1, 2}, 0));
         var e = assertThrows(IllegalArgumentException.class, () -> Perplexity.evaluate(llama, new int[] {1, 512}, 8));

@@ -2,6 +2,7 @@ package org.lowbit4j.optim.kernel;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import org.lowbit4j.autograd.blas.NativeArrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -88,11 +89,8 @@ public final class FloatView {
     @SuppressWarnings("restricted") // the segment spans exactly the array's own elements
     public static MemorySegment segmentOf(INDArray arr) {
         long elem = arr.dataType().width();
-        // NOTE: in ND4J 1.0.0-M2.1 a view's DataBuffer carries the view's offset and addressPointer() already
-        // points at the view's first element (arr.offset() == arr.data().offset()); adding arr.offset() again
-        // would read past the view. Only a difference between the two offsets remains to be applied.
-        long address = arr.data().addressPointer().address() + (arr.offset() - arr.data().offset()) * elem;
-        return MemorySegment.ofAddress(address).reinterpret(arr.length() * elem);
+        // NativeArrays.address knows ND4J's view convention (the buffer already carries the offset).
+        return MemorySegment.ofAddress(NativeArrays.address(arr)).reinterpret(arr.length() * elem);
     }
 
     /** @return the float32 elements, {@code 4 * length()} bytes */
