@@ -31,7 +31,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * NF4 double-quantized frozen base and r = 8 adapters on all 35 linears, then merged and exported.
  */
 class QloraFinetuneTest {
-    static final int STEPS = Integer.getInteger("lowbit4j.qloraSteps", 150);
+    static final int STEPS = Integer.getInteger("lowbit4j.qloraSteps", 300);
     static final int BATCH = 8;
     static final int SEQ = 64;
     static final int VALIDATION_TOKENS = 8192;

@@ -67,9 +67,9 @@ class DynamicMapsTest {
         float[] m = DynamicMaps.unsigned8();
         // NOTE: the maps follow PyTorch's float32 linspace bit for bit (DynamicMapsGoldenTest), whose
         // rounding drifts a few ulps from the exact values; this only bounds that drift.
-        float[] exact = reference(false, 7, 1);
+        double[] exact = reference(false, 7, 1);
         for (int i = 0; i < m.length; i++) {
-            assertTrue(Math.abs(m[i] - exact[i]) <= 4 * Math.ulp(exact[i]), i + ": " + m[i] + " vs " + exact[i]);
+            assertTrue(Math.abs(m[i] - exact[i]) <= 4 * Math.ulp((float) exact[i]), i + ": " + m[i] + " vs " + exact[i]);
         }
         assertEquals(0f, m[0]);
         assertEquals(1.0f, m[255]);
