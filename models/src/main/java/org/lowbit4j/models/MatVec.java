@@ -1,7 +1,6 @@
 package org.lowbit4j.models;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -61,7 +60,12 @@ public final class MatVec {
             for (; j < bound; j += lanes) {
                 a0 = a0.add(FloatVector.fromArray(S, w, row + j).mul(FloatVector.fromArray(S, x, j)));
             }
-            float val = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+            // NOTE: lanes summed in order, not reduceLanes(ADD), whose order (and so rounding)
+            // differs between the C2 intrinsic and the interpreter.
+            float val = 0f;
+            for (float lane : a0.add(a1).add(a2.add(a3)).toArray()) {
+                val += lane;
+            }
             for (; j < n; j++) {
                 val += w[row + j] * x[j];
             }

@@ -12,6 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
  * cross-entropy, RMSNorm and SiLU), each with a scalar twin ({@code ...Scalar}) that tests compare
  * against. Offsets and lengths are in elements.
  *
+ * <p>Exponentials come from {@link DeterministicExp}, not the Vector API's EXP, so results do not
+ * depend on which JIT tier runs a kernel.
+ *
  * <p>NOTE: reductions accumulate in float vector lanes (one partial sum per lane, combined at the
  * end), which keeps rows of a few thousand elements accurate to about 1e-6 relative; DOUBLE arrays
  * never come here (they take the double scalar paths in the primitives).
@@ -22,6 +25,21 @@ final class Kernels {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private Kernels() {
+    }
+
+    /**
+     * The sum of a vector's lanes, in lane order.
+     *
+     * <p>NOTE: {@code reduceLanes(ADD)} leaves the order unspecified, and the C2 intrinsic (a tree)
+     * and the interpreter's fallback (a loop) round differently: results would depend on when the
+     * JIT compiled the kernel. A fixed order costs one small loop per row.
+     */
+    static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (float x : v.toArray()) {
+            s += x;
+        }
+        return s;
     }
 
     private static FloatVector load(MemorySegment m, long i) {
@@ -35,12 +53,12 @@ final class Kernels {
         long i = 0;
         for (long bound = S.loopBound(n); i < bound; i += S.length()) {
             FloatVector v = load(x, i);
-            FloatVector s = v.neg().lanewise(VectorOperators.EXP).add(1f);
+            FloatVector s = DeterministicExp.exp(v.neg()).add(1f);
             v.div(s).intoMemorySegment(y, i * 4, ORDER);
         }
         for (; i < n; i++) {
             float v = x.getAtIndex(F32, i);
-            y.setAtIndex(F32, i, v / (1f + (float) Math.exp(-v)));
+            y.setAtIndex(F32, i, v / (1f + DeterministicExp.exp(-v)));
         }
     }
 
@@ -48,7 +66,7 @@ final class Kernels {
     static void siluForwardScalar(MemorySegment x, MemorySegment y, long n) {
         for (long i = 0; i < n; i++) {
             float v = x.getAtIndex(F32, i);
-            y.setAtIndex(F32, i, v / (1f + (float) Math.exp(-v)));
+            y.setAtIndex(F32, i, v / (1f + DeterministicExp.exp(-v)));
         }
     }
 
@@ -57,7 +75,7 @@ final class Kernels {
         long i = 0;
         for (long bound = S.loopBound(n); i < bound; i += S.length()) {
             FloatVector v = load(x, i);
-            FloatVector s = FloatVector.broadcast(S, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+            FloatVector s = FloatVector.broadcast(S, 1f).div(DeterministicExp.exp(v.neg()).add(1f));
             FloatVector k = s.neg().add(1f).mul(v).add(1f).mul(s);
             load(g, i).mul(k).intoMemorySegment(d, i * 4, ORDER);
         }
@@ -72,7 +90,7 @@ final class Kernels {
     private static void siluBackwardTail(MemorySegment x, MemorySegment g, MemorySegment d, long from, long n) {
         for (long i = from; i < n; i++) {
             float v = x.getAtIndex(F32, i);
-            float s = 1f / (1f + (float) Math.exp(-v));
+            float s = 1f / (1f + DeterministicExp.exp(-v));
             d.setAtIndex(F32, i, g.getAtIndex(F32, i) * (s * (1f + v * (1f - s))));
         }
     }
@@ -114,7 +132,7 @@ final class Kernels {
             for (long bound = S.loopBound(n); i < bound; i += S.length()) {
                 acc = load(a, aOff + i).fma(load(b, bOff + i), acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = sumLanes(acc);
         }
         for (; i < n; i++) {
             sum += (double) a.getAtIndex(F32, aOff + i) * b.getAtIndex(F32, bOff + i);
@@ -143,16 +161,16 @@ final class Kernels {
         if (n >= S.length()) {
             FloatVector acc = FloatVector.zero(S);
             for (long bound = S.loopBound(n); i < bound; i += S.length()) {
-                FloatVector e = load(src, sOff + i).sub(shift).lanewise(VectorOperators.EXP);
+                FloatVector e = DeterministicExp.exp(load(src, sOff + i).sub(shift));
                 if (write) {
                     e.intoMemorySegment(dst, (dOff + i) * 4, ORDER);
                 }
                 acc = acc.add(e);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = sumLanes(acc);
         }
         for (; i < n; i++) {
-            float e = (float) Math.exp(src.getAtIndex(F32, sOff + i) - shift);
+            float e = DeterministicExp.exp(src.getAtIndex(F32, sOff + i) - shift);
             if (write) {
                 dst.setAtIndex(F32, dOff + i, e);
             }
@@ -166,7 +184,7 @@ final class Kernels {
             boolean write) {
         double sum = 0;
         for (long i = 0; i < n; i++) {
-            float e = (float) Math.exp(src.getAtIndex(F32, sOff + i) - shift);
+            float e = DeterministicExp.exp(src.getAtIndex(F32, sOff + i) - shift);
             if (write) {
                 dst.setAtIndex(F32, dOff + i, e);
             }
@@ -182,11 +200,11 @@ final class Kernels {
             float scale) {
         long i = 0;
         for (long bound = S.loopBound(n); i < bound; i += S.length()) {
-            load(src, sOff + i).sub(shift).lanewise(VectorOperators.EXP).mul(scale)
+            DeterministicExp.exp(load(src, sOff + i).sub(shift)).mul(scale)
                     .intoMemorySegment(dst, (dOff + i) * 4, ORDER);
         }
         for (; i < n; i++) {
-            dst.setAtIndex(F32, dOff + i, (float) Math.exp(src.getAtIndex(F32, sOff + i) - shift) * scale);
+            dst.setAtIndex(F32, dOff + i, DeterministicExp.exp(src.getAtIndex(F32, sOff + i) - shift) * scale);
         }
     }
 
@@ -194,7 +212,7 @@ final class Kernels {
     static void expShiftScaleScalar(MemorySegment src, long sOff, MemorySegment dst, long dOff, long n, float shift,
             float scale) {
         for (long i = 0; i < n; i++) {
-            dst.setAtIndex(F32, dOff + i, (float) Math.exp(src.getAtIndex(F32, sOff + i) - shift) * scale);
+            dst.setAtIndex(F32, dOff + i, DeterministicExp.exp(src.getAtIndex(F32, sOff + i) - shift) * scale);
         }
     }
 

@@ -1,0 +1,80 @@
+package org.lowbit4j.autograd.ops;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.junit.jupiter.api.Test;
+
+class DeterministicExpTest {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    private static float[] sweep() {
+        var rng = new SplittableRandom(5);
+        float[] x = new float[200_000];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = i < 100_000 ? -100f + 200f * i / 100_000f : (float) (rng.nextDouble() * 200 - 100);
+        }
+        float[] special = {0f, -0f, 1f, -1f, DeterministicExp.MIN_ARG, Math.nextDown(DeterministicExp.MIN_ARG),
+            Math.nextUp(DeterministicExp.MIN_ARG), DeterministicExp.MAX_ARG, Math.nextUp(DeterministicExp.MAX_ARG),
+            Math.nextDown(DeterministicExp.MAX_ARG), 88.5f, -87f, Float.NaN, Float.POSITIVE_INFINITY,
+            Float.NEGATIVE_INFINITY, Float.MIN_VALUE, -Float.MIN_VALUE, 1e-30f, 0.34657f, -0.34657f, 0.5f};
+        System.arraycopy(special, 0, x, 0, special.length);
+        return x;
+    }
+
+    @Test
+    void withinTwoUlpOfTheCorrectlyRoundedValue() {
+        int worst = 0;
+        for (float x : sweep()) {
+            float got = DeterministicExp.exp(x);
+            if (Float.isNaN(x)) {
+                assertTrue(Float.isNaN(got));
+                continue;
+            }
+            if (x < DeterministicExp.MIN_ARG) {
+                assertEquals(0f, got, "flushes below 2^-126 at x = " + x);
+                continue;
+            }
+            if (x > DeterministicExp.MAX_ARG) {
+                assertEquals(Float.POSITIVE_INFINITY, got, "x = " + x);
+                continue;
+            }
+            float ref = (float) StrictMath.exp(x);
+            int ulps = (int) Math.abs(Math.round((got - ref) / Math.ulp(ref)));
+            assertTrue(ulps <= 2, "exp(" + x + ") = " + got + ", correctly rounded " + ref);
+            worst = Math.max(worst, ulps);
+        }
+        System.out.println("DeterministicExp: worst error " + worst + " ulp over the sweep");
+    }
+
+    @Test
+    void vectorLanesEqualTheScalarTwinBitForBit() {
+        float[] x = sweep();
+        float[] out = new float[S.length()];
+        for (int i = 0; i + S.length() <= x.length; i += S.length()) {
+            DeterministicExp.exp(FloatVector.fromArray(S, x, i)).intoArray(out, 0);
+            for (int j = 0; j < S.length(); j++) {
+                assertEquals(Float.floatToRawIntBits(DeterministicExp.exp(x[i + j])), Float.floatToRawIntBits(out[j]),
+                        "lane for x = " + x[i + j]);
+            }
+        }
+    }
+
+    /** The property the class exists for: the same input gives the same bits before and after C2 compiles. */
+    @Test
+    void sameBitsColdAndHot() {
+        float[] x = sweep();
+        float[] cold = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            cold[i] = DeterministicExp.exp(x[i]);
+        }
+        for (int round = 0; round < 30; round++) { // long enough for C1 and C2 to compile exp
+            for (int i = 0; i < x.length; i++) {
+                assertEquals(Float.floatToRawIntBits(cold[i]), Float.floatToRawIntBits(DeterministicExp.exp(x[i])));
+            }
+        }
+    }
+}
