@@ -47,7 +47,7 @@ import picocli.CommandLine.Option;
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "runs/demo", description = "output directory (default: ${DEFAULT-VALUE})") Path out;
     @Option(names = "--seed", defaultValue = "1234") long seed;
-    @Option(names = "--base-steps", defaultValue = "1000") int baseSteps;
+    @Option(names = "--base-steps", defaultValue = "1500") int baseSteps;
     @Option(names = "--finetune-steps", defaultValue = "600") int finetuneSteps;
     @Option(names = "--batch", defaultValue = "32") int batch;
     @Option(names = "--eval", defaultValue = "200", description = "test examples per task") int evalCount;

@@ -1,13 +1,11 @@
 package org.lowbit4j.autograd.ops;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
- * e^x in float32 that gives the same bits however the JVM runs it, in a vector form and a scalar
- * twin that agree bit for bit.
+ * e^x in float32 that gives the same bits however the JVM runs it ({@link #exp(float)}), and a row
+ * kernel over native memory ({@link #expInto}).
  *
  * <p>NOTE: why not {@code lanewise(VectorOperators.EXP)}: once C2 compiles a kernel, the Vector
  * API computes EXP with an SVML intrinsic, while interpreted and C1 code computes it lane by lane
@@ -37,6 +35,8 @@ final class DeterministicExp {
     private static final float C2 = 4.1665795894e-2f;
     private static final float C1 = 1.6666665459e-1f;
     private static final float C0 = 5.0000001201e-1f;
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private DeterministicExp() {
     }
@@ -68,30 +68,20 @@ final class DeterministicExp {
     }
 
     /**
-     * The vector twin of {@link #exp(float)}: the same operations lane by lane, so the same bits.
+     * dst[i] = e^(sign * src[i] - shift) for i in [0, n), each element by {@link #exp(float)}; src and
+     * dst may be the same segment (in place).
      *
-     * @param x any floats
-     * @return e^x per lane
+     * <p>NOTE: deliberately a scalar loop. A Vector API version of this exp gave the same bits, but C2
+     * does not inline it into the kernels, and its boxed fallback made training steps 2.4x slower;
+     * with inlining forced, steps still alternated between fast and slow (deoptimization). The
+     * kernels call this once per row and vectorize the rest of their work.
+     *
+     * @param sign 1 or -1 (e.g. -1 for the e^-x of a sigmoid)
      */
-    static FloatVector exp(FloatVector x) {
-        VectorMask<Float> under = x.lt(MIN_ARG);
-        VectorMask<Float> over = x.compare(VectorOperators.GT, MAX_ARG); // false for NaN, as in exp(float)
-        FloatVector xc = x.blend(0f, under.or(over));
-        FloatVector kf = xc.mul(LOG2E).add(ROUND_MAGIC).sub(ROUND_MAGIC);
-        var sp = x.species();
-        FloatVector r = kf.fma(FloatVector.broadcast(sp, NEG_LN2_HI), xc);
-        r = kf.fma(FloatVector.broadcast(sp, NEG_LN2_LO), r);
-        FloatVector p = FloatVector.broadcast(sp, C5).fma(r, FloatVector.broadcast(sp, C4));
-        p = p.fma(r, FloatVector.broadcast(sp, C3));
-        p = p.fma(r, FloatVector.broadcast(sp, C2));
-        p = p.fma(r, FloatVector.broadcast(sp, C1));
-        p = p.fma(r, FloatVector.broadcast(sp, C0));
-        FloatVector y = p.fma(r.mul(r), r).add(1f);
-        IntVector k = (IntVector) kf.convert(VectorOperators.F2I, 0);
-        IntVector k1 = k.lanewise(VectorOperators.ASHR, 1);
-        IntVector k2 = k.sub(k1);
-        FloatVector s1 = k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector s2 = k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return y.mul(s1).mul(s2).blend(0f, under).blend(Float.POSITIVE_INFINITY, over);
+    static void expInto(MemorySegment src, long sOff, MemorySegment dst, long dOff, long n, float sign,
+            float shift) {
+        for (long i = 0; i < n; i++) {
+            dst.setAtIndex(F32, dOff + i, exp(sign * src.getAtIndex(F32, sOff + i) - shift));
+        }
     }
 }

@@ -48,17 +48,15 @@ final class Kernels {
 
     // ---- SiLU ----
 
-    /** y[i] = x[i] / (1 + e^-x[i]) for i in [0, n). */
+    /** y[i] = x[i] / (1 + e^-x[i]) for i in [0, n); x and y distinct. */
     static void siluForward(MemorySegment x, MemorySegment y, long n) {
+        DeterministicExp.expInto(x, 0, y, 0, n, -1f, 0f); // y = e^-x
         long i = 0;
         for (long bound = S.loopBound(n); i < bound; i += S.length()) {
-            FloatVector v = load(x, i);
-            FloatVector s = DeterministicExp.exp(v.neg()).add(1f);
-            v.div(s).intoMemorySegment(y, i * 4, ORDER);
+            load(x, i).div(load(y, i).add(1f)).intoMemorySegment(y, i * 4, ORDER);
         }
         for (; i < n; i++) {
-            float v = x.getAtIndex(F32, i);
-            y.setAtIndex(F32, i, v / (1f + DeterministicExp.exp(-v)));
+            y.setAtIndex(F32, i, x.getAtIndex(F32, i) / (1f + y.getAtIndex(F32, i)));
         }
     }
 
@@ -70,16 +68,21 @@ final class Kernels {
         }
     }
 
-    /** d[i] = g[i] s (1 + x[i] (1 - s)), s = sigmoid(x[i]). */
+    /** d[i] = g[i] s (1 + x[i] (1 - s)), s = sigmoid(x[i]); d distinct from x and g. */
     static void siluBackward(MemorySegment x, MemorySegment g, MemorySegment d, long n) {
+        DeterministicExp.expInto(x, 0, d, 0, n, -1f, 0f); // d = e^-x
         long i = 0;
         for (long bound = S.loopBound(n); i < bound; i += S.length()) {
             FloatVector v = load(x, i);
-            FloatVector s = FloatVector.broadcast(S, 1f).div(DeterministicExp.exp(v.neg()).add(1f));
+            FloatVector s = FloatVector.broadcast(S, 1f).div(load(d, i).add(1f));
             FloatVector k = s.neg().add(1f).mul(v).add(1f).mul(s);
             load(g, i).mul(k).intoMemorySegment(d, i * 4, ORDER);
         }
-        siluBackwardTail(x, g, d, i, n);
+        for (; i < n; i++) {
+            float v = x.getAtIndex(F32, i);
+            float s = 1f / (1f + d.getAtIndex(F32, i));
+            d.setAtIndex(F32, i, g.getAtIndex(F32, i) * (s * (1f + v * (1f - s))));
+        }
     }
 
     /** Scalar twin of {@link #siluBackward}. */
@@ -156,27 +159,34 @@ final class Kernels {
      */
     static double expShift(MemorySegment src, long sOff, MemorySegment dst, long dOff, long n, float shift,
             boolean write) {
+        MemorySegment out = write ? dst : scratch(n);
+        long oOff = write ? dOff : 0;
+        DeterministicExp.expInto(src, sOff, out, oOff, n, 1f, shift);
         long i = 0;
         double sum = 0;
         if (n >= S.length()) {
             FloatVector acc = FloatVector.zero(S);
             for (long bound = S.loopBound(n); i < bound; i += S.length()) {
-                FloatVector e = DeterministicExp.exp(load(src, sOff + i).sub(shift));
-                if (write) {
-                    e.intoMemorySegment(dst, (dOff + i) * 4, ORDER);
-                }
-                acc = acc.add(e);
+                acc = acc.add(load(out, oOff + i));
             }
             sum = sumLanes(acc);
         }
         for (; i < n; i++) {
-            float e = DeterministicExp.exp(src.getAtIndex(F32, sOff + i) - shift);
-            if (write) {
-                dst.setAtIndex(F32, dOff + i, e);
-            }
-            sum += e;
+            sum += out.getAtIndex(F32, oOff + i);
         }
         return sum;
+    }
+
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+    /** A per-thread buffer of at least n floats, for exponentials that are only summed. */
+    private static MemorySegment scratch(long n) {
+        float[] buf = SCRATCH.get();
+        if (buf.length < n) {
+            buf = new float[Math.toIntExact(n)];
+            SCRATCH.set(buf);
+        }
+        return MemorySegment.ofArray(buf);
     }
 
     /** Scalar twin of {@link #expShift}. */
@@ -198,13 +208,13 @@ final class Kernels {
     /** dst[i] = e^(src[i] - shift) * scale. */
     static void expShiftScale(MemorySegment src, long sOff, MemorySegment dst, long dOff, long n, float shift,
             float scale) {
+        DeterministicExp.expInto(src, sOff, dst, dOff, n, 1f, shift);
         long i = 0;
         for (long bound = S.loopBound(n); i < bound; i += S.length()) {
-            DeterministicExp.exp(load(src, sOff + i).sub(shift)).mul(scale)
-                    .intoMemorySegment(dst, (dOff + i) * 4, ORDER);
+            load(dst, dOff + i).mul(scale).intoMemorySegment(dst, (dOff + i) * 4, ORDER);
         }
         for (; i < n; i++) {
-            dst.setAtIndex(F32, dOff + i, DeterministicExp.exp(src.getAtIndex(F32, sOff + i) - shift) * scale);
+            dst.setAtIndex(F32, dOff + i, dst.getAtIndex(F32, dOff + i) * scale);
         }
     }
 
