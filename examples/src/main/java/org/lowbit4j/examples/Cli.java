@@ -5,12 +5,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.List;
+import java.util.function.Supplier;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.lowbit4j.autograd.Tensor;
-import org.lowbit4j.datasets.Tokenizer;
+import org.lowbit4j.datasets.TokenBatch;
+import org.lowbit4j.datasets.instruct.InstructionDataset;
 import org.lowbit4j.optim.AdamW;
 import org.lowbit4j.optim.AdamW4bit;
 import org.lowbit4j.optim.AdamW8bit;
@@ -26,9 +29,20 @@ final class Cli {
     private Cli() {
     }
 
-    /** Loads a tokenizer whose vocabulary size is the number of entries in the file. */
-    static Tokenizer loadTokenizer(Path file) throws IOException {
-        return Tokenizer.load(file);
+    /** Padded instruction batches, reshuffled every epoch (seed + epoch), forever. */
+    static Supplier<TokenBatch> epochs(InstructionDataset ds, int batch, long seed) {
+        return new Supplier<>() {
+            private int epoch;
+            private Iterator<TokenBatch> it = ds.paddedBatches(batch, InstructionDataset.DEFAULT_PAD_ID, seed).iterator();
+
+            @Override
+            public TokenBatch get() {
+                if (!it.hasNext()) {
+                    it = ds.paddedBatches(batch, InstructionDataset.DEFAULT_PAD_ID, seed + ++epoch).iterator();
+                }
+                return it.next();
+            }
+        };
     }
 
     /** The optimizers the commands offer. */

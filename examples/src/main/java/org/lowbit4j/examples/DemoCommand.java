@@ -4,9 +4,9 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import me.tongfei.progressbar.ProgressBar;
 import org.lowbit4j.autograd.Tensor;
 import org.lowbit4j.datasets.TokenBatch;
@@ -119,23 +119,19 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The training loop: lr, forward/backward, clip-step, log. Cycles over shuffled epochs. */
+    /** The training loop: lr, forward/backward, clip-step, log; batches cycle over shuffled epochs. */
     private void train(Llama model, List<Tensor> params, List<SyntheticExample> examples, Tokenizer tok,
             int steps, double lr, String name) {
         InstructionDataset data = InstructionDataset.of(examples.stream().map(e -> e.encode(tok)).toList());
         Optimizer opt = Cli.optimizer(Cli.OptimizerKind.adamw, params, lr, 0.0);
         LrSchedule schedule = new LrSchedule.WarmupCosine(lr, lr / 10, Math.min(30, steps), steps);
-        Iterator<TokenBatch> batches = data.paddedBatches(batch, InstructionDataset.DEFAULT_PAD_ID, seed).iterator();
-        int epoch = 0;
+        Supplier<TokenBatch> batches = Cli.epochs(data, batch, seed);
         try (ProgressBar bar = Cli.progress(name, steps)) {
             for (int step = 0; step < steps; step++) {
                 // lr
                 opt.setLr(schedule.lr(step));
                 // forward / backward
-                if (!batches.hasNext()) {
-                    batches = data.paddedBatches(batch, InstructionDataset.DEFAULT_PAD_ID, seed + ++epoch).iterator();
-                }
-                TokenBatch b = batches.next();
+                TokenBatch b = batches.get();
                 Tensor loss = model.loss(b.inputsArray(), b.targetsArray(), TokenBatch.IGNORE_INDEX);
                 loss.backward();
                 // clip, step

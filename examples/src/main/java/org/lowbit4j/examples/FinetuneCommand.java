@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
@@ -75,7 +74,7 @@ final class FinetuneCommand implements Callable<Integer> {
             var train = InstructionDataset.encode(records.subList(0, records.size() - nVal), tok, seq + 1);
             var val = InstructionDataset.encode(records.subList(records.size() - nVal, records.size()), tok, seq + 1);
             validation = val.examples().stream().flatMapToInt(e -> java.util.Arrays.stream(e.tokens())).toArray();
-            batches = cycle(train, batch, seed);
+            batches = Cli.epochs(train, batch, seed);
         } else {
             TextDataset ds = TextDataset.fromFile(data, tok);
             validation = ds.validationTokens();
@@ -150,21 +149,5 @@ final class FinetuneCommand implements Callable<Integer> {
                 .put("merged_nf4", nf4.toString()).put("metrics", metricsFile.toString());
         System.out.println(result);
         return 0;
-    }
-
-    /** Padded instruction batches, reshuffled every epoch, forever. */
-    private static Supplier<TokenBatch> cycle(InstructionDataset ds, int batch, long seed) {
-        return new Supplier<>() {
-            int epoch;
-            Iterator<TokenBatch> it = ds.paddedBatches(batch, InstructionDataset.DEFAULT_PAD_ID, seed).iterator();
-
-            @Override
-            public TokenBatch get() {
-                if (!it.hasNext()) {
-                    it = ds.paddedBatches(batch, InstructionDataset.DEFAULT_PAD_ID, seed + ++epoch).iterator();
-                }
-                return it.next();
-            }
-        };
     }
 }

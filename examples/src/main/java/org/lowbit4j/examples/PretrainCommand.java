@@ -52,7 +52,7 @@ final class PretrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         // ---- data: whole file encoded once (BOS first); the tail is held out for validation
-        Tokenizer tok = Cli.loadTokenizer(tokenizer);
+        Tokenizer tok = Tokenizer.load(tokenizer); // vocabulary size = entries in the file
         TextDataset ds = TextDataset.fromFile(data, tok);
         RandomWindows batches = ds.randomBatches(batch, seq, seed);
 

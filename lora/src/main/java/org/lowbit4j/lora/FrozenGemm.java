@@ -30,6 +30,24 @@ final class FrozenGemm {
         return Math.max(1, Math.min(w.rows(), tileElements / w.cols()));
     }
 
+    /** What to do with one decoded tile: rows [r0, r0 + tr) of W in {@code tile} [tr, in]. */
+    private interface TileConsumer {
+        void accept(int r0, int tr, INDArray tile);
+    }
+
+    /** Decodes W a tile of rows at a time into one reused buffer (a smaller one for the last tile). */
+    private static void forEachTile(FrozenWeight w, int tileElements, TileConsumer consumer) {
+        int rows = w.rows();
+        int tr0 = tileRows(w, tileElements);
+        INDArray tile = Nd4j.create(DataType.FLOAT, new long[] {tr0, w.cols()}, 'c');
+        for (int r0 = 0; r0 < rows; r0 += tr0) {
+            int tr = Math.min(tr0, rows - r0);
+            INDArray t = tr == tr0 ? tile : Nd4j.create(DataType.FLOAT, new long[] {tr, w.cols()}, 'c');
+            w.decodeRows(r0, tr, Segments.of(t));                                              // [tr, in]
+            consumer.accept(r0, tr, t);
+        }
+    }
+
     /**
      * out = x W^T + beta out.
      *
@@ -42,15 +60,10 @@ final class FrozenGemm {
             return;
         }
         int rows = w.rows();
-        int tr0 = tileRows(w, tileElements);
-        INDArray tile = Nd4j.create(DataType.FLOAT, new long[] {tr0, w.cols()}, 'c');
-        for (int r0 = 0; r0 < rows; r0 += tr0) {
-            int tr = Math.min(tr0, rows - r0);
-            INDArray t = tr == tr0 ? tile : Nd4j.create(DataType.FLOAT, new long[] {tr, w.cols()}, 'c');
-            w.decodeRows(r0, tr, Segments.of(t));                                              // [tr, in]
+        forEachTile(w, tileElements, (r0, tr, t) -> {
             INDArray outCols = tr == rows ? out : out.get(NDArrayIndex.all(), NDArrayIndex.interval(r0, r0 + tr)); // [N, tr]
             Gemm.gemm(x2, false, t, true, outCols, 1.0, beta);
-        }
+        });
     }
 
     /**
@@ -65,14 +78,9 @@ final class FrozenGemm {
             return;
         }
         int rows = w.rows();
-        int tr0 = tileRows(w, tileElements);
-        INDArray tile = Nd4j.create(DataType.FLOAT, new long[] {tr0, w.cols()}, 'c');
-        for (int r0 = 0; r0 < rows; r0 += tr0) {
-            int tr = Math.min(tr0, rows - r0);
-            INDArray t = tr == tr0 ? tile : Nd4j.create(DataType.FLOAT, new long[] {tr, w.cols()}, 'c');
-            w.decodeRows(r0, tr, Segments.of(t));                                              // [tr, in]
+        forEachTile(w, tileElements, (r0, tr, t) -> {
             INDArray gCols = tr == rows ? g2 : g2.get(NDArrayIndex.all(), NDArrayIndex.interval(r0, r0 + tr)); // [N, tr]
             Gemm.gemm(gCols, false, t, false, dx, 1.0, r0 == 0 ? beta : 1.0);
-        }
+        });
     }
 }
