@@ -9,6 +9,7 @@ import org.lowbit4j.autograd.ops.Div;
 import org.lowbit4j.autograd.ops.Embedding;
 import org.lowbit4j.autograd.ops.Exp;
 import org.lowbit4j.autograd.ops.Linear;
+import org.lowbit4j.autograd.ops.LinearCrossEntropy;
 import org.lowbit4j.autograd.ops.Log;
 import org.lowbit4j.autograd.ops.LogSoftmax;
 import org.lowbit4j.autograd.ops.MatMul;
@@ -32,6 +33,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * The functional API: every differentiable operation of the engine, one static method each.
  * Each call builds one {@link Function} (one class per primitive, in {@code autograd.ops}) and applies
  * it. Broadcasting follows NumPy's rules (shapes aligned from the right; size-1 dimensions stretch).
+ *
+ * <p>Inside an {@link Autocast} scope, {@link #linear}, {@link #matmul}, {@link #causalAttention} and
+ * {@link #linearCrossEntropy} run in the scope's low-precision policy; everything else is unaffected.
  *
  * <p>Shapes use B = batch, T = time, C = channels, H = query heads, K = key/value heads,
  * D = head size, V = vocabulary.
@@ -168,7 +172,8 @@ public final class F {
      *     dimensions that do not broadcast
      */
     public static Tensor matmul(Tensor a, Tensor b) {
-        return new MatMul().apply(a, b);
+        Autocast.Policy p = Autocast.current();
+        return p == null ? new MatMul().apply(a, b) : Autocast.dispatch(p, () -> p.matmul(a, b));
     }
 
     /**
@@ -180,7 +185,8 @@ public final class F {
      * @throws IllegalArgumentException if w is not 2-D or x does not end in w's in-dimension
      */
     public static Tensor linear(Tensor x, Tensor w) {
-        return new Linear().apply(x, w);
+        Autocast.Policy p = Autocast.current();
+        return p == null ? new Linear().apply(x, w) : Autocast.dispatch(p, () -> p.linear(x, w));
     }
 
     // ---- model primitives ----
@@ -270,7 +276,9 @@ public final class F {
      * @throws IllegalArgumentException on mismatched shapes or H not divisible by K
      */
     public static Tensor causalAttention(Tensor q, Tensor k, Tensor v) {
-        return new CausalAttention().apply(q, k, v);
+        Autocast.Policy p = Autocast.current();
+        return p == null ? new CausalAttention().apply(q, k, v)
+                : Autocast.dispatch(p, () -> p.causalAttention(q, k, v));
     }
 
     /**
@@ -286,5 +294,25 @@ public final class F {
      */
     public static Tensor crossEntropy(Tensor logits, INDArray targets, int ignoreIndex) {
         return new CrossEntropy(targets, ignoreIndex).apply(logits);
+    }
+
+    /**
+     * A classifier and its mean cross-entropy in one primitive: {@code crossEntropy(linear(x, w),
+     * targets, ignoreIndex)} with the same value and gradients bit for bit, but the logits [N, V]
+     * never reach the tape (one pooled buffer, overwritten by their gradient in backward). Inside an
+     * {@link Autocast} scope the policy's {@link Autocast.Policy#linearCrossEntropy} runs instead (by
+     * default that composition, with the policy's {@link #linear}).
+     *
+     * @param x [N, C] or [B, T, C]
+     * @param w classifier weight [V, C]
+     * @param targets integer array [N] or [B, T] (x's leading shape)
+     * @param ignoreIndex target value that contributes nothing (e.g. -100)
+     * @return a scalar: mean -log softmax(x w^T)[target] over kept positions (0 if none is kept)
+     * @throws IllegalArgumentException as for {@link #linear} and {@link #crossEntropy}
+     */
+    public static Tensor linearCrossEntropy(Tensor x, Tensor w, INDArray targets, int ignoreIndex) {
+        Autocast.Policy p = Autocast.current();
+        return p == null ? new LinearCrossEntropy(targets, ignoreIndex).apply(x, w)
+                : Autocast.dispatch(p, () -> p.linearCrossEntropy(x, w, targets, ignoreIndex));
     }
 }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import me.tongfei.progressbar.ProgressBar;
+import org.lowbit4j.autograd.Autocast;
 import org.lowbit4j.autograd.Tensor;
 import org.lowbit4j.datasets.TokenBatch;
 import org.lowbit4j.datasets.Tokenizer;
@@ -23,12 +24,15 @@ import org.lowbit4j.lora.LoraInjector;
 import org.lowbit4j.lora.Nf4Checkpoint;
 import org.lowbit4j.models.Llama;
 import org.lowbit4j.models.Llama2cFormat;
+import org.lowbit4j.mixedprec.LossScaler;
+import org.lowbit4j.mixedprec.MixedPrecision;
+import org.lowbit4j.mixedprec.fp8.Fp8Policy;
 import org.lowbit4j.models.eval.Perplexity;
-import org.lowbit4j.optim.GradClip;
 import org.lowbit4j.optim.LrSchedule;
 import org.lowbit4j.optim.Optimizer;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -54,6 +58,7 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--seq", defaultValue = "128") int seq;
     @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw | adamw8bit | adamw4bit | sgd")
     Cli.OptimizerKind optimizerKind;
+    @Mixin PrecisionOptions precision;
     @Option(names = "--seed", defaultValue = "42") long seed;
 
     @Override
@@ -90,6 +95,10 @@ final class FinetuneCommand implements Callable<Integer> {
         List<Tensor> params = LoraAdapters.trainableParameters(llama);
         Optimizer opt = Cli.optimizer(optimizerKind, params, lr, 0.0);
         LrSchedule schedule = new LrSchedule.WarmupCosine(lr, lr / 10, Math.min(20, steps), steps);
+        // ---- precision: adapters stay fp32 masters; LoRA layers round their input and output to --precision
+        Autocast.Policy policy = precision.policy(llama);
+        LossScaler scaler = precision.scaler();
+        System.err.println("lowbit4j finetune: " + policy + (scaler != null ? ", " + scaler : ""));
         Files.createDirectories(out);
         Path metricsFile = out.resolve("metrics.jsonl");
 
@@ -100,13 +109,16 @@ final class FinetuneCommand implements Callable<Integer> {
             for (int step = 0; step < steps; step++) {
                 // lr
                 opt.setLr(schedule.lr(step));
-                // forward / backward
+                // forward (in the working precision) / backward (on the scaled loss)
                 TokenBatch b = batches.get();
-                Tensor loss = llama.loss(b.inputsArray(), b.targetsArray(), TokenBatch.IGNORE_INDEX);
-                loss.backward();
-                // clip, step
-                double norm = GradClip.clipGradNorm(params, 1.0);
-                opt.step();
+                Tensor loss;
+                try (var ac = Autocast.enable(policy)) {
+                    loss = llama.loss(b.inputsArray(), b.targetsArray(), TokenBatch.IGNORE_INDEX);
+                }
+                (scaler != null ? scaler.scale(loss) : loss).backward();
+                // unscale, clip, step; a step with inf/NaN gradients is skipped (the scaler logs it): norm NaN
+                double norm = MixedPrecision.unscaleClipStep(scaler, opt, 1.0);
+                boolean finite = !Double.isNaN(norm);
                 opt.zeroGrad();
                 if (step % 10 == 9) {
                     // NOTE: ND4J frees native buffers only when their Java wrappers are collected, and a
@@ -117,8 +129,17 @@ final class FinetuneCommand implements Callable<Integer> {
                 tokens += (long) b.batchSize() * b.seqLen();
                 double lossValue = loss.value().getDouble(0);
                 double tps = tokens / ((System.nanoTime() - start) / 1e9);
-                metrics.println(Cli.object().put("step", step).put("loss", lossValue).put("lr", opt.lr())
-                        .put("grad_norm", norm).put("tokens_per_s", tps));
+                ObjectNode row = Cli.object().put("step", step).put("loss", lossValue).put("lr", opt.lr())
+                        .put("tokens_per_s", tps);
+                if (finite) {
+                    row.put("grad_norm", norm);
+                } else {
+                    row.put("skipped", true);
+                }
+                if (scaler != null) {
+                    row.put("loss_scale", scaler.scale());
+                }
+                metrics.println(row);
                 bar.step();
                 bar.setExtraMessage(String.format(" loss %.4f lr %.2e %.0f tok/s", lossValue, opt.lr(), tps));
             }
@@ -126,9 +147,19 @@ final class FinetuneCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - start) / 1e9;
 
         // ---- evaluate, merge into the weights the adapters trained against, export
-        Perplexity.Result after = Perplexity.evaluate(llama, validation, seq);
+        Perplexity.Result after;
+        try (var ac = Autocast.enable(policy)) { // evaluated in the precision it trained in
+            after = Perplexity.evaluate(llama, validation, seq);
+        }
         Path adapterDir = out.resolve("adapter");
         LoraAdapters.save(llama, adapterDir);
+        opt.save(out.resolve("optimizer.state"));
+        if (scaler != null) {
+            scaler.save(out.resolve("loss_scaler.json"));
+        }
+        if (policy instanceof Fp8Policy fp8) {
+            fp8.save(out.resolve("fp8_state.json"));
+        }
         Llama merged = LoraAdapters.merge(llama);
         Path v0 = out.resolve("merged.bin");
         Path v2 = out.resolve("merged-q8.bin");
@@ -145,6 +176,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 .put("val_tokens", after.tokens()).put("steps", steps).put("tokens_per_s", tokens / seconds)
                 .put("method", method.name()).put("trainable_parameters", report.trainableParameters())
                 .put("frozen_bytes_per_weight", report.baseBytesPerParameter()).put("optimizer", optimizerKind.name())
+                .put("precision", precision.precision.name()).put("skipped_steps", scaler != null ? scaler.skippedSteps() : 0)
                 .put("adapter", adapterDir.toString()).put("merged_v0", v0.toString()).put("merged_v2", v2.toString())
                 .put("merged_nf4", nf4.toString()).put("metrics", metricsFile.toString());
         System.out.println(result);

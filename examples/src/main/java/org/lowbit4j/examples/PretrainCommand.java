@@ -8,6 +8,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
+import org.lowbit4j.autograd.Autocast;
 import org.lowbit4j.autograd.Tensor;
 import org.lowbit4j.datasets.TokenBatch;
 import org.lowbit4j.datasets.Tokenizer;
@@ -16,12 +17,15 @@ import org.lowbit4j.datasets.text.TextDataset;
 import org.lowbit4j.models.Llama;
 import org.lowbit4j.models.Llama2cFormat;
 import org.lowbit4j.models.LlamaConfig;
+import org.lowbit4j.mixedprec.LossScaler;
+import org.lowbit4j.mixedprec.MixedPrecision;
+import org.lowbit4j.mixedprec.fp8.Fp8Policy;
 import org.lowbit4j.models.eval.Perplexity;
-import org.lowbit4j.optim.GradClip;
 import org.lowbit4j.optim.LrSchedule;
 import org.lowbit4j.optim.Optimizer;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -48,6 +52,7 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw | adamw8bit | adamw4bit | sgd")
     Cli.OptimizerKind optimizerKind;
     @Option(names = "--seed", defaultValue = "1337") long seed;
+    @Mixin PrecisionOptions precision;
 
     @Override
     public Integer call() throws Exception {
@@ -64,6 +69,10 @@ final class PretrainCommand implements Callable<Integer> {
         List<Tensor> params = model.trainableParameters();
         Optimizer opt = Cli.optimizer(optimizerKind, params, lr, weightDecay);
         LrSchedule schedule = new LrSchedule.WarmupCosine(lr, lr / 10, Math.min(warmup, steps), steps);
+        // ---- precision: master weights stay fp32; the products run in --precision
+        Autocast.Policy policy = precision.policy(model);
+        LossScaler scaler = precision.scaler();
+        System.err.println("lowbit4j pretrain: " + policy + (scaler != null ? ", " + scaler : ""));
         Files.createDirectories(out);
         Path metricsFile = out.resolve("metrics.jsonl");
 
@@ -74,13 +83,16 @@ final class PretrainCommand implements Callable<Integer> {
             for (int step = 0; step < steps; step++) {
                 // lr
                 opt.setLr(schedule.lr(step));
-                // forward / backward
+                // forward (products in the working precision) / backward (on the scaled loss)
                 TokenBatch b = batches.next();
-                Tensor loss = model.loss(b.inputsArray(), b.targetsArray(), TokenBatch.IGNORE_INDEX);
-                loss.backward();
-                // clip, step
-                double norm = GradClip.clipGradNorm(params, clip);
-                opt.step();
+                Tensor loss;
+                try (var ac = Autocast.enable(policy)) {
+                    loss = model.loss(b.inputsArray(), b.targetsArray(), TokenBatch.IGNORE_INDEX);
+                }
+                (scaler != null ? scaler.scale(loss) : loss).backward();
+                // unscale, clip, step; a step with inf/NaN gradients is skipped (the scaler logs it): norm NaN
+                double norm = MixedPrecision.unscaleClipStep(scaler, opt, clip);
+                boolean finite = !Double.isNaN(norm);
                 opt.zeroGrad();
                 if (step % 10 == 9) {
                     // NOTE: ND4J frees native buffers only when their Java wrappers are collected, and a
@@ -92,7 +104,15 @@ final class PretrainCommand implements Callable<Integer> {
                 double lossValue = loss.value().getDouble(0);
                 double tps = tokens / ((System.nanoTime() - start) / 1e9);
                 ObjectNode row = Cli.object().put("step", step).put("loss", lossValue).put("lr", opt.lr())
-                        .put("grad_norm", norm).put("tokens_per_s", tps);
+                        .put("tokens_per_s", tps);
+                if (finite) {
+                    row.put("grad_norm", norm);
+                } else {
+                    row.put("skipped", true);
+                }
+                if (scaler != null) {
+                    row.put("loss_scale", scaler.scale());
+                }
                 metrics.println(row);
                 bar.step();
                 bar.setExtraMessage(String.format(" loss %.4f lr %.2e %.0f tok/s", lossValue, opt.lr(), tps));
@@ -101,13 +121,25 @@ final class PretrainCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - start) / 1e9;
 
         // ---- eval and checkpoint
-        Perplexity.Result val = Perplexity.evaluate(model, ds.validationTokens(), seq);
+        Perplexity.Result val;
+        try (var ac = Autocast.enable(policy)) { // evaluated in the precision it trained in
+            val = Perplexity.evaluate(model, ds.validationTokens(), seq);
+        }
         Path modelFile = out.resolve("model.bin");
         Path tokFile = out.resolve("tokenizer.bin");
-        Llama2cFormat.writeV0(model, modelFile);
+        Llama2cFormat.writeV0(model, modelFile); // the fp32 master weights
+        // the rest of the training state: optimizer moments, loss scale, FP8 amax histories and scales
+        opt.save(out.resolve("optimizer.state"));
+        if (scaler != null) {
+            scaler.save(out.resolve("loss_scaler.json"));
+        }
+        if (policy instanceof Fp8Policy fp8) {
+            fp8.save(out.resolve("fp8_state.json"));
+        }
         Files.copy(tokenizer, tokFile, StandardCopyOption.REPLACE_EXISTING);
         ObjectNode result = Cli.object().put("val_ppl_after", val.perplexity()).put("val_tokens", val.tokens())
                 .put("steps", steps).put("tokens_per_s", tokens / seconds).put("optimizer", optimizerKind.name())
+                .put("precision", precision.precision.name()).put("skipped_steps", scaler != null ? scaler.skippedSteps() : 0)
                 .put("optimizer_state_bytes", opt.stateBytes()).put("parameters", model.parameterCount())
                 .put("model", modelFile.toString()).put("tokenizer", tokFile.toString())
                 .put("metrics", metricsFile.toString());

@@ -112,4 +112,44 @@ class CommandsTest {
         assertEquals(1, q.code());
         assertTrue(q.stderr().contains("int3"), q.stderr());
     }
+
+    @Test
+    void pretrainWithPrecisionSavesScalerAndFp8StateAndLogsSkippedSteps(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        String tok = SharedData.file("models/tok512.bin").toString();
+        String data = SharedData.file("text/tinystories_sample.txt").toString();
+        ObjectMapper json = new ObjectMapper();
+        String[] common = {"pretrain", "--tokenizer", tok, "--data", data, "--dim", "32", "--layers", "1", "--heads", "2",
+            "--seq", "32", "--batch", "4", "--steps", "16"};
+        // FP16 with a dynamic scale of 2^28: the first steps overflow in FP16 and are skipped while the scale backs off
+        Path fp16 = dir.resolve("fp16");
+        Run r = run(concat(common, "--out", fp16.toString(), "--precision", "fp16", "--loss-scale-init", "268435456"));
+        assertEquals(0, r.code(), r.stderr());
+        JsonNode result = json.readTree(r.out().strip());
+        assertEquals("FP16", result.get("precision").asText());
+        long skipped = result.get("skipped_steps").asLong();
+        assertTrue(skipped > 0 && skipped < 16, "skipped " + skipped);
+        long skippedRows = Files.readAllLines(fp16.resolve("metrics.jsonl")).stream()
+                .filter(l -> l.contains("\"skipped\":true")).count();
+        assertEquals(skipped, skippedRows, "every skipped step is logged in metrics.jsonl");
+        JsonNode scaler = json.readTree(fp16.resolve("loss_scaler.json").toFile());
+        assertEquals(skipped, scaler.get("skipped_steps").asLong());
+        assertTrue(scaler.get("scale").asDouble() < 268435456.0);
+        // FP8 writes every weight's amax history and scale next to the checkpoint
+        Path fp8 = dir.resolve("fp8");
+        r = run(concat(common, "--out", fp8.toString(), "--precision", "fp8", "--fp8-amax-history", "4"));
+        assertEquals(0, r.code(), r.stderr());
+        assertTrue(Files.size(fp8.resolve("fp8_state.json")) > 0);
+        assertTrue(Double.isFinite(json.readTree(r.out().strip()).get("val_ppl_after").asDouble()));
+        // a bad --loss-scale is a clear error
+        r = run(concat(common, "--out", dir.resolve("bad").toString(), "--loss-scale", "lots"));
+        assertEquals(1, r.code());
+        assertTrue(r.stderr().contains("--loss-scale"), r.stderr());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
 }

@@ -1,6 +1,7 @@
 package org.lowbit4j.lora;
 
 import java.util.SplittableRandom;
+import org.lowbit4j.autograd.Autocast;
 import org.lowbit4j.autograd.Tensor;
 import org.lowbit4j.autograd.blas.Gemm;
 import org.lowbit4j.nn.Layer;
@@ -112,7 +113,11 @@ public final class LoraLinear extends Layer {
         }
         double p = config.dropout();
         INDArray mask = p > 0 && isTraining() ? dropoutMask(x, p) : null;
-        return new LoraLinearOp(base, scale, mask, FrozenGemm.DEFAULT_TILE_ELEMENTS).apply(x, loraA(), loraB());
+        // Under mixed precision the fused op cannot hand its products to the autocast policy, so its input
+        // and output are rounded to the working format instead (the identity in fp32).
+        Tensor xw = Autocast.castActivation(x);                                         // [..., in]
+        Tensor y = new LoraLinearOp(base, scale, mask, FrozenGemm.DEFAULT_TILE_ELEMENTS).apply(xw, loraA(), loraB());
+        return Autocast.castActivation(y);                                              // [..., out]
     }
 
     private INDArray dropoutMask(Tensor x, double p) {

@@ -127,6 +127,48 @@ public final class Llama extends Module {
      * @throws IllegalArgumentException for a bad shape or token id
      */
     public Tensor forward(INDArray tokens) {
+        Tensor x = finalHiddenStates(tokens);                // [B, T, C]
+        if (config.sharedClassifier()) {
+            return F.linear(x, tokEmbeddings().weight());    // [B, T, V]
+        }
+        return layer("output").forward(x);                    // [B, T, V]
+    }
+
+    /**
+     * Mean next-token cross-entropy.
+     *
+     * <p>When the classifier is a plain weight (shared, or an {@code output} that is exactly a
+     * {@link Linear}, not a replacement), the classifier and the loss run as one primitive
+     * ({@link F#linearCrossEntropy}): same numbers, but the [B, T, V] logits never reach the tape.
+     *
+     * @param inputs integer array [B, T]
+     * @param targets integer array [B, T]; positions equal to {@code ignoreIndex} do not count
+     * @return a scalar tensor (nats per kept position)
+     */
+    public Tensor loss(INDArray inputs, INDArray targets, int ignoreIndex) {
+        if (!java.util.Arrays.equals(inputs.shape(), targets.shape())) {
+            throw new IllegalArgumentException("Llama.loss: inputs " + java.util.Arrays.toString(inputs.shape())
+                    + " and targets " + java.util.Arrays.toString(targets.shape()) + " must have the same shape");
+        }
+        Tensor x = finalHiddenStates(inputs);                             // [B, T, C]
+        if (config.sharedClassifier()) {
+            return F.linearCrossEntropy(x, tokEmbeddings().weight(), targets, ignoreIndex); // []
+        }
+        Module output = child("output");
+        if (output.getClass() == Linear.class) {
+            return F.linearCrossEntropy(x, ((Linear) output).weight(), targets, ignoreIndex); // []
+        }
+        return F.crossEntropy(layer("output").forward(x), targets, ignoreIndex); // []
+    }
+
+    /**
+     * Embedding, blocks and final norm: everything before the classifier.
+     *
+     * @param tokens integer array [B, T], values in [0, V), T &le; maxSeqLen
+     * @return the normalised hidden states [B, T, C]
+     * @throws IllegalArgumentException for a bad shape or token id
+     */
+    private Tensor finalHiddenStates(INDArray tokens) {
         if (tokens.rank() != 2) {
             throw new IllegalArgumentException("Llama.forward: tokens must be [B, T], got shape "
                     + java.util.Arrays.toString(tokens.shape()));
@@ -140,26 +182,7 @@ public final class Llama extends Module {
         for (int i = 0; i < blocks.size(); i++) {
             x = ((Layer) blocks.get(i)).forward(x);           // [B, T, C]
         }
-        x = layer("norm").forward(x);                         // [B, T, C]
-        if (config.sharedClassifier()) {
-            return F.linear(x, tokEmbeddings().weight());    // [B, T, V]
-        }
-        return layer("output").forward(x);                    // [B, T, V]
-    }
-
-    /**
-     * Mean next-token cross-entropy.
-     *
-     * @param inputs integer array [B, T]
-     * @param targets integer array [B, T]; positions equal to {@code ignoreIndex} do not count
-     * @return a scalar tensor (nats per kept position)
-     */
-    public Tensor loss(INDArray inputs, INDArray targets, int ignoreIndex) {
-        if (!java.util.Arrays.equals(inputs.shape(), targets.shape())) {
-            throw new IllegalArgumentException("Llama.loss: inputs " + java.util.Arrays.toString(inputs.shape())
-                    + " and targets " + java.util.Arrays.toString(targets.shape()) + " must have the same shape");
-        }
-        return F.crossEntropy(forward(inputs), targets, ignoreIndex); // []
+        return layer("norm").forward(x);                      // [B, T, C]
     }
 
     /** @return the legacy v0 RoPE tables as read, or null (package use: the v0 writer) */

@@ -3,6 +3,7 @@ package org.lowbit4j.autograd.blas;
 import java.util.Arrays;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.lowbit4j.autograd.formats.Bf16Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -19,11 +20,25 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * used is decided once ({@link BlasBackends}, property {@code lowbit4j.blas}) and logged at INFO;
  * other data types, and machines without a usable library, use {@code Nd4j.gemm}.
  *
+ * <p>bf16 products ({@link #gemmBf16}, {@link #gemmBatchedBf16}: BFLOAT16 operands, FLOAT result,
+ * fp32 accumulation) go to oneDNN's {@code dnnl_gemm_bf16bf16f32} (AVX512-BF16 / AMX) when it is
+ * installed and the CPU has native bf16, else widen the operands and use the fp32 path; decided once
+ * ({@link Bf16GemmBackends}, property {@code lowbit4j.bf16gemm}) and logged at INFO.
+ *
  * <p>Thread safety: calls from several threads are fine as long as their outputs do not overlap.
  */
 public final class Gemm {
     private static final Logger LOG = LogManager.getLogger(Gemm.class);
     private static volatile BlasBackend backend;
+    /** The bf16 route once resolved: oneDNN, or a null library for the widening fallback. */
+    private static volatile Bf16Route bf16Route;
+
+    private record Bf16Route(OneDnnLibrary oneDnn) {
+        String describe() {
+            return oneDnn != null ? oneDnn.describe()
+                    : "fallback: widen bf16 to fp32, then the fp32 GEMM (" + backend().describe() + ")";
+        }
+    }
 
     private Gemm() {
     }
@@ -78,20 +93,12 @@ public final class Gemm {
      */
     public static void gemm(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
             double alpha, double beta) {
-        check2d("a", a);
-        check2d("b", b);
-        check2d("c", c);
-        long m = transA ? a.size(1) : a.size(0);
-        long k = transA ? a.size(0) : a.size(1);
-        long kb = transB ? b.size(1) : b.size(0);
-        long n = transB ? b.size(0) : b.size(1);
-        checkDims(k, kb, m, n, c, a, transA, b, transB);
+        Dims d = Dims.of(a, transA, b, transB, c, false);
+        long m = d.m();
+        long n = d.n();
+        long k = d.k();
         checkTypes(a, b, c);
-        if (m == 0 || n == 0) {
-            return;
-        }
-        if (k == 0) {
-            scaleInPlace(c, beta);
+        if (d.trivial(c, beta)) {
             return;
         }
         if (backend() instanceof CblasLibrary lib && blasType(c) && fitsInt(m, n, k)) {
@@ -130,25 +137,13 @@ public final class Gemm {
      */
     public static void gemmBatched(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
             double alpha, double beta) {
-        check3d("a", a);
-        check3d("b", b);
-        check3d("c", c);
-        long bt = c.size(0);
-        if (a.size(0) != bt || b.size(0) != bt) {
-            throw new IllegalArgumentException("gemmBatched: batch sizes differ: a " + Arrays.toString(a.shape())
-                    + ", b " + Arrays.toString(b.shape()) + ", c " + Arrays.toString(c.shape()));
-        }
-        long m = transA ? a.size(2) : a.size(1);
-        long k = transA ? a.size(1) : a.size(2);
-        long kb = transB ? b.size(2) : b.size(1);
-        long n = transB ? b.size(1) : b.size(2);
-        checkDims(k, kb, m, n, c, a, transA, b, transB);
+        Dims d = Dims.of(a, transA, b, transB, c, true);
+        long bt = d.batch();
+        long m = d.m();
+        long n = d.n();
+        long k = d.k();
         checkTypes(a, b, c);
-        if (bt == 0 || m == 0 || n == 0) {
-            return;
-        }
-        if (k == 0) {
-            scaleInPlace(c, beta);
+        if (d.trivial(c, beta)) {
             return;
         }
         if (backend() instanceof CblasLibrary lib && blasType(c) && fitsInt(m, n, k)) {
@@ -172,6 +167,198 @@ public final class Gemm {
         INDArray c = Nd4j.createUninitialized(a.dataType(), new long[] {a.size(0), m, n}, 'c');
         gemmBatched(a, transA, b, transB, c, 1.0, 0.0);
         return c;
+    }
+
+    // ---- bf16 ----
+
+    /** @return a one-line description of how bf16 products run, resolving (and logging) it on first use */
+    public static String bf16Backend() {
+        return bf16Route().describe();
+    }
+
+    /**
+     * Whether bf16 products run on native bf16 hardware (oneDNN) rather than the widening fallback.
+     * NOTE: the fallback is correct but SLOWER than fp32 (it widens and allocates both operands
+     * first: 0.3-0.6x of the fp32 GEMM on the stories15M shapes), so mixed-precision code should keep
+     * its GEMMs in fp32 when this is false.
+     *
+     * @return true if {@link #gemmBf16} uses oneDNN
+     */
+    public static boolean bf16Accelerated() {
+        return bf16Route().oneDnn() != null;
+    }
+
+    private static Bf16Route bf16Route() {
+        Bf16Route r = bf16Route;
+        if (r == null) {
+            synchronized (Gemm.class) {
+                r = bf16Route;
+                if (r == null) {
+                    r = new Bf16Route(Bf16GemmBackends.resolve(System.getProperty(Bf16GemmBackends.PROPERTY)));
+                    LOG.info("lowbit4j bf16 GEMM backend: {}", r.describe());
+                    bf16Route = r;
+                }
+            }
+        }
+        return r;
+    }
+
+    /**
+     * Switches the bf16 route for all threads (tests and benchmarks compare routes in one JVM).
+     * Do not call while products run.
+     *
+     * @param setting {@code auto}, {@code onednn} or {@code fallback}, as for the property
+     *     {@value Bf16GemmBackends#PROPERTY}
+     * @param threads OpenMP threads per oneDNN call; 0 keeps the default
+     *     ({@value Bf16GemmBackends#THREADS_PROPERTY}, else the available processors)
+     * @return the description of the route now in use
+     * @throws IllegalArgumentException if threads is negative
+     */
+    public static synchronized String useBf16Backend(String setting, int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads must be >= 0, got " + threads);
+        }
+        OneDnnLibrary lib = Bf16GemmBackends.resolve(setting);
+        if (lib != null && threads > 0) {
+            lib = lib.withThreads(threads);
+        }
+        bf16Route = new Bf16Route(lib);
+        return bf16Route.describe();
+    }
+
+    /**
+     * C = alpha * op(A) op(B) + beta * C with bf16 operands and an fp32 result, accumulated in fp32
+     * (products of bf16 values are exact in fp32; only the summation order differs between
+     * routes). With beta = 0, C's old contents are ignored (NaN in C does not propagate).
+     *
+     * <p>Runs on oneDNN ({@link #bf16Backend()}) with the operands' own memory when every matrix has
+     * a unit stride in one dimension (C order, F order, row/column slices, transposed views; others
+     * are copied first); otherwise widens A and B to fp32 (exact) and calls {@link #gemm}.
+     *
+     * @param a BFLOAT16 [M, K] (or [K, M] if transA); any strides
+     * @param b BFLOAT16 [K, N] (or [N, K] if transB); any strides
+     * @param c FLOAT [M, N], written in place; any strides (a view is fine)
+     * @throws IllegalArgumentException on a rank other than 2, mismatched shapes, or data types
+     *     other than BFLOAT16 operands and a FLOAT result
+     */
+    public static void gemmBf16(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
+            float alpha, float beta) {
+        bf16Product(a, transA, b, transB, c, alpha, beta, false);
+    }
+
+    /**
+     * Batched bf16 product: C[i] = alpha * op(A[i]) op(B[i]) + beta * C[i] for every i in [0, Bt),
+     * e.g. attention scores Q K^T over [B*H, T, Dh]; semantics and routes as {@link #gemmBf16}.
+     *
+     * @param a BFLOAT16 [Bt, M, K] (or [Bt, K, M] if transA)
+     * @param b BFLOAT16 [Bt, K, N] (or [Bt, N, K] if transB)
+     * @param c FLOAT [Bt, M, N], written in place
+     * @throws IllegalArgumentException on a rank other than 3, mismatched batch or matrix sizes, or
+     *     data types other than BFLOAT16 operands and a FLOAT result
+     */
+    public static void gemmBatchedBf16(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
+            float alpha, float beta) {
+        bf16Product(a, transA, b, transB, c, alpha, beta, true);
+    }
+
+    private static void bf16Product(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
+            float alpha, float beta, boolean batched) {
+        Dims d = Dims.of(a, transA, b, transB, c, batched);
+        checkBf16Types(a, b, c);
+        if (d.trivial(c, beta)) {
+            return;
+        }
+        OneDnnLibrary lib = bf16Route().oneDnn();
+        if (lib != null) {
+            oneDnn(lib, true, a, transA, b, transB, c, alpha, beta, d.batch(), d.m(), d.n(), d.k());
+        } else if (batched) {
+            gemmBatched(Bf16Arrays.toFloat(a), transA, Bf16Arrays.toFloat(b), transB, c, alpha, beta);
+        } else {
+            gemm(Bf16Arrays.toFloat(a), transA, Bf16Arrays.toFloat(b), transB, c, alpha, beta);
+        }
+    }
+
+    /**
+     * C = alpha * op(A) op(B) + beta * C computed by oneDNN directly, for benchmarks and
+     * cross-checks: {@code dnnl_sgemm} for FLOAT operands, {@code dnnl_gemm_bf16bf16f32} for
+     * BFLOAT16 ones (whatever {@link #bf16Backend()} says). The default fp32 route stays CBLAS.
+     *
+     * @param a FLOAT or BFLOAT16 [M, K] (or [K, M] if transA); any strides
+     * @param b same type as a, [K, N] (or [N, K] if transB)
+     * @param c FLOAT [M, N], written in place
+     * @throws IllegalArgumentException as for {@link #gemmBf16} (FLOAT operands allowed too)
+     * @throws IllegalStateException if oneDNN is not installed
+     */
+    public static void gemmOneDnn(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
+            float alpha, float beta) {
+        Dims d = Dims.of(a, transA, b, transB, c, false);
+        long m = d.m();
+        long n = d.n();
+        long k = d.k();
+        boolean bf16 = a.dataType() == DataType.BFLOAT16;
+        if (bf16) {
+            checkBf16Types(a, b, c);
+        } else {
+            checkTypes(a, b, c);
+            if (c.dataType() != DataType.FLOAT) {
+                throw new IllegalArgumentException("gemmOneDnn: FLOAT or BFLOAT16 operands only, got " + c.dataType());
+            }
+        }
+        OneDnnLibrary lib = Bf16GemmBackends.oneDnn();
+        if (lib == null) {
+            throw new IllegalStateException("gemmOneDnn: oneDNN (libdnnl.so.2) is not installed or did not load");
+        }
+        if (d.trivial(c, beta)) {
+            return;
+        }
+        OneDnnLibrary route = bf16Route().oneDnn();
+        oneDnn(route != null ? route : lib, bf16, a, transA, b, transB, c, alpha, beta, 1, m, n, k);
+    }
+
+    /**
+     * oneDNN products on the operands' memory: 2-D (bt = 1, rank 2) or a batch (rank 3), one call
+     * per matrix. Operands without a unit stride are copied to C order; a C that has none, that
+     * overlaps an operand or whose batch entries overlap goes through a C-ordered temporary.
+     */
+    private static void oneDnn(OneDnnLibrary lib, boolean bf16, INDArray a, boolean transA, INDArray b,
+            boolean transB, INDArray c, float alpha, float beta, long bt, long m, long n, long k) {
+        int first = c.rank() - 2;
+        MatrixLayout la = MatrixLayout.of(a, first);
+        if (la == null) {
+            a = a.dup('c');
+            la = MatrixLayout.of(a, first);
+        }
+        MatrixLayout lb = MatrixLayout.of(b, first);
+        if (lb == null) {
+            b = b.dup('c');
+            lb = MatrixLayout.of(b, first);
+        }
+        INDArray target = c;
+        MatrixLayout lc = MatrixLayout.of(c, first);
+        if (lc == null || overlaps(c, a) || overlaps(c, b) || (bt > 1 && c.stride(0) < matrixSpan(c))) {
+            target = beta == 0f ? Nd4j.createUninitialized(c.dataType(), c.shape(), 'c') : c.dup('c');
+            lc = MatrixLayout.of(target, first);
+        }
+        long wa = a.dataType().width();
+        long sa = first == 0 ? 0 : a.stride(0) * wa;
+        long sb = first == 0 ? 0 : b.stride(0) * wa;
+        long sc = first == 0 ? 0 : target.stride(0) * 4L;
+        boolean ta = transA ^ la.colMajor();
+        boolean tb = transB ^ lb.colMajor();
+        for (long i = 0; i < bt; i++) {
+            long pa = la.address() + i * sa;
+            long pb = lb.address() + i * sb;
+            long pc = lc.address() + i * sc;
+            if (!lc.colMajor()) {
+                lib.gemm(bf16, ta, tb, m, n, k, alpha, pa, la.ld(), pb, lb.ld(), beta, pc, lc.ld());
+            } else {
+                // C^T [N, M] = op(B)^T [N, K] x op(A)^T [K, M]
+                lib.gemm(bf16, !tb, !ta, n, m, k, alpha, pb, lb.ld(), pa, la.ld(), beta, pc, lc.ld());
+            }
+        }
+        if (target != c) {
+            c.assign(target);
+        }
     }
 
     // ---- CBLAS path ----
@@ -286,6 +473,54 @@ public final class Gemm {
         return x.get(NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.all());
     }
 
+    /**
+     * The sizes of one product, checked: op(A) [M, K] times op(B) [K, N] into C [M, N], or a batch of
+     * Bt such products (all three arrays rank 3 with Bt leading).
+     */
+    private record Dims(long batch, long m, long n, long k) {
+        /** Checks a 2-D product ({@code batched} false) or a batch of them (rank 3, Bt leading). */
+        static Dims of(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c, boolean batched) {
+            if (batched) {
+                check3d("a", a);
+                check3d("b", b);
+                check3d("c", c);
+            } else {
+                check2d("a", a);
+                check2d("b", b);
+                check2d("c", c);
+            }
+            int o = batched ? 1 : 0; // index of the row dimension
+            long bt = batched ? c.size(0) : 1;
+            if (batched && (a.size(0) != bt || b.size(0) != bt)) {
+                throw new IllegalArgumentException("gemmBatched: batch sizes differ: a " + Arrays.toString(a.shape())
+                        + ", b " + Arrays.toString(b.shape()) + ", c " + Arrays.toString(c.shape()));
+            }
+            long m = transA ? a.size(o + 1) : a.size(o);
+            long k = transA ? a.size(o) : a.size(o + 1);
+            long kb = transB ? b.size(o + 1) : b.size(o);
+            long n = transB ? b.size(o) : b.size(o + 1);
+            if (k != kb || c.size(o) != m || c.size(o + 1) != n) {
+                throw new IllegalArgumentException("gemm: shapes do not match: op(a) from " + Arrays.toString(a.shape())
+                        + (transA ? "^T" : "") + " is [" + m + ", " + k + "], op(b) from " + Arrays.toString(b.shape())
+                        + (transB ? "^T" : "") + " is [" + kb + ", " + n + "], c is " + Arrays.toString(c.shape())
+                        + " (expected [.., " + m + ", " + n + "] and equal inner sizes)");
+            }
+            return new Dims(bt, m, n, k);
+        }
+
+        /** @return true when nothing is left to multiply: C is empty, or K = 0 (then C = beta C, done here) */
+        boolean trivial(INDArray c, double beta) {
+            if (batch == 0 || m == 0 || n == 0) {
+                return true;
+            }
+            if (k == 0) {
+                scaleInPlace(c, beta);
+                return true;
+            }
+            return false;
+        }
+    }
+
     private static void check2d(String name, INDArray x) {
         if (x == null || x.rank() != 2) {
             throw new IllegalArgumentException("gemm: " + name + " must be a 2-D array, got "
@@ -300,14 +535,10 @@ public final class Gemm {
         }
     }
 
-    private static void checkDims(long k, long kb, long m, long n, INDArray c, INDArray a, boolean transA,
-            INDArray b, boolean transB) {
-        int r = c.rank();
-        if (k != kb || c.size(r - 2) != m || c.size(r - 1) != n) {
-            throw new IllegalArgumentException("gemm: shapes do not match: op(a) from " + Arrays.toString(a.shape())
-                    + (transA ? "^T" : "") + " is [" + m + ", " + k + "], op(b) from " + Arrays.toString(b.shape())
-                    + (transB ? "^T" : "") + " is [" + kb + ", " + n + "], c is " + Arrays.toString(c.shape())
-                    + " (expected [.., " + m + ", " + n + "] and equal inner sizes)");
+    private static void checkBf16Types(INDArray a, INDArray b, INDArray c) {
+        if (a.dataType() != DataType.BFLOAT16 || b.dataType() != DataType.BFLOAT16 || c.dataType() != DataType.FLOAT) {
+            throw new IllegalArgumentException("gemmBf16: expected BFLOAT16 a and b and a FLOAT c, got a "
+                    + a.dataType() + ", b " + b.dataType() + ", c " + c.dataType());
         }
     }
 

@@ -5,13 +5,17 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * bfloat16: the top 16 bits of an fp32 (1 sign, 8 exponent, 7 mantissa bits). Encoding rounds to nearest,
  * ties to even, keeps subnormals and infinities, overflows to infinity, and maps NaN to a quiet NaN with the same
  * sign and the top payload bits ({@code (bits >>> 16) | 0x0040}). Decoding is exact.
  *
- * <p>Bulk kernels read fp32 and write bf16 as little-endian values in {@link MemorySegment}s.
+ * <p>Bulk kernels read fp32 and write bf16 as little-endian values in {@link MemorySegment}s. The rounding
+ * kernels ({@link #round(MemorySegment, MemorySegment, long)}, {@link #roundInPlace}) stay in fp32: each value
+ * becomes the fp32 value of its bf16 encoding, bit for bit {@code decode(encode(x))}, without the 2-byte buffer.
  */
 public final class Bf16 {
     private Bf16() {
@@ -105,5 +109,79 @@ public final class Bf16 {
     /** Array convenience: decodes {@code src[0, n)} into {@code dst[0, n)}. */
     public static void decode(short[] src, float[] dst, int n) {
         decode(MemorySegment.ofArray(src), MemorySegment.ofArray(dst), n);
+    }
+
+    /**
+     * @return x rounded to bf16 (nearest, ties to even) and widened back: bit for bit
+     *     {@code decode(encode(x))}; infinities stay, NaN becomes the quiet NaN {@link #encode} gives
+     */
+    public static float round(float x) {
+        int b = Float.floatToRawIntBits(x);
+        if ((b & 0x7FFFFFFF) > 0x7F800000) {
+            return Float.intBitsToFloat((b | 0x00400000) & 0xFFFF0000);
+        }
+        return Float.intBitsToFloat((b + 0x7FFF + ((b >>> 16) & 1)) & 0xFFFF0000);
+    }
+
+    /**
+     * Rounds n fp32 values to bf16 precision, keeping them fp32 ({@link #round(float)} each).
+     * src and dst may be the same segment (in place); other overlaps are not allowed.
+     *
+     * @param src n little-endian fp32 values
+     * @param dst receives n little-endian fp32 values
+     * @throws IllegalArgumentException if a segment is too small
+     */
+    public static void round(MemorySegment src, MemorySegment dst, long n) {
+        Vec.checkBulk("bf16 round", src, 4, dst, 4, n);
+        long i = 0;
+        for (long head = Vec.alignHead(dst, n); i < head; i++) {
+            dst.set(Vec.LE_FLOAT, i * 4, round(src.get(Vec.LE_FLOAT, i * 4)));
+        }
+        int lanes = Vec.LANES;
+        for (; i <= n - lanes; i += lanes) {
+            var b = FloatVector.fromMemorySegment(Vec.F, src, i * 4, Vec.LE).reinterpretAsInts();
+            var rounded = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7FFF).and(0xFFFF0000);
+            var nan = b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
+            rounded.blend(b.or(0x00400000).and(0xFFFF0000), nan).reinterpretAsFloats()
+                    .intoMemorySegment(dst, i * 4, Vec.LE);
+        }
+        for (; i < n; i++) {
+            dst.set(Vec.LE_FLOAT, i * 4, round(src.get(Vec.LE_FLOAT, i * 4)));
+        }
+    }
+
+    /** Scalar twin of {@link #round(MemorySegment, MemorySegment, long)}. */
+    public static void roundScalar(MemorySegment src, MemorySegment dst, long n) {
+        Vec.checkBulk("bf16 round", src, 4, dst, 4, n);
+        for (long i = 0; i < n; i++) {
+            dst.set(Vec.LE_FLOAT, i * 4, round(src.get(Vec.LE_FLOAT, i * 4)));
+        }
+    }
+
+    /**
+     * Rounds every element of a FLOAT array to bf16 precision in place (the array stays FLOAT).
+     * Arrays whose elements fill one block of memory (C order, F order, dense permutations) are
+     * rounded on their native buffer directly; strided views go through a dense copy.
+     *
+     * @param floatArray any shape and layout; empty is fine
+     * @throws IllegalArgumentException if the array is not FLOAT
+     */
+    public static void roundInPlace(INDArray floatArray) {
+        if (floatArray == null || floatArray.dataType() != DataType.FLOAT) {
+            throw new IllegalArgumentException("bf16 roundInPlace: expected a FLOAT array, got "
+                    + (floatArray == null ? "null" : floatArray.dataType()));
+        }
+        if (floatArray.isEmpty()) {
+            return;
+        }
+        MemorySegment seg = DenseBlock.of(floatArray);
+        if (seg != null) {
+            round(seg, seg, floatArray.length());
+        } else {
+            INDArray dense = floatArray.dup('c');
+            MemorySegment d = DenseBlock.of(dense);
+            round(d, d, dense.length());
+            floatArray.assign(dense);
+        }
     }
 }

@@ -20,6 +20,12 @@ import jdk.incubator.vector.VectorShuffle;
  * for a block so small that {@code 1 / absmax} overflows. Block sizes are powers of two from 32 to 4096. Each kernel has a Vector API path and a scalar twin.
  */
 public final class Packed4Codec {
+    // NOTE: this codec's lookups are written for 8 lanes (a 16-entry table as two 8-float vectors, 8-byte
+    // shuffles), so it keeps its own 256-bit species whatever width Vec uses.
+    private static final jdk.incubator.vector.VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final jdk.incubator.vector.VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    private static final jdk.incubator.vector.VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    private static final int LANES8 = 8;
     /** bitsandbytes' default block size. */
     public static final int DEFAULT_BLOCK = 64;
 
@@ -66,7 +72,7 @@ public final class Packed4Codec {
     public static void quantize(float[] src, int off, int len, FourBitCodebook cb, int blockSize, byte[] packed,
             float[] absmax) {
         checkQuantize(src.length, off, len, blockSize, packed.length, absmax.length);
-        int lanes = Vec.LANES;
+        int lanes = LANES8;
         float[] th = cb.thresholds();
         int[] sortedCodes = cb.sortedCodes();
         int[] scratch = new int[lanes];
@@ -76,10 +82,10 @@ public final class Packed4Codec {
         for (int b = 0, start = 0; start < len; b++, start += blockSize) {
             int n = Math.min(blockSize, len - start);
             int base = off + start;
-            var acc = FloatVector.zero(Vec.F);
+            var acc = FloatVector.zero(F8);
             int i = 0;
             for (; i <= n - lanes; i += lanes) {
-                acc = acc.max(FloatVector.fromArray(Vec.F, src, base + i).abs());
+                acc = acc.max(FloatVector.fromArray(F8, src, base + i).abs());
             }
             float m = acc.reduceLanes(VectorOperators.MAX);
             for (; i < n; i++) {
@@ -95,11 +101,11 @@ public final class Packed4Codec {
             i = 0;
             // start is even (blockSize is), so element pairs never straddle blocks.
             for (; i <= n - lanes; i += lanes) {
-                var x = FloatVector.fromArray(Vec.F, src, base + i);
+                var x = FloatVector.fromArray(F8, src, base + i);
                 var v = divide ? x.div(m) : x.mul(inv);
-                var idx = IntVector.zero(Vec.I);
+                var idx = IntVector.zero(I8);
                 for (float t : th) {
-                    idx = idx.add(1, v.compare(VectorOperators.GT, t).cast(Vec.I));
+                    idx = idx.add(1, v.compare(VectorOperators.GT, t).cast(I8));
                 }
                 idx.intoArray(scratch, 0);
                 int p = (start + i) >> 1;
@@ -197,13 +203,13 @@ public final class Packed4Codec {
             dst[dstOff + i] = table[code(packed, e)] * absmax[(int) (absOff + e / blockSize - firstBlock)];
             i++;
         }
-        var lo = FloatVector.fromArray(Vec.F, table, 0);
-        var hi = FloatVector.fromArray(Vec.F, table, 8);
+        var lo = FloatVector.fromArray(F8, table, 0);
+        var hi = FloatVector.fromArray(F8, table, 8);
         // NOTE: a twin of dequantizeInto with array stores: heap-segment stores ran at half the speed.
         for (; i <= len - 16; i += 16) {
             long e = start + i;
             float m = absmax[(int) (absOff + e / blockSize - firstBlock)];
-            var bytes = ByteVector.fromArray(Vec.B, packed, (int) (e >> 1));
+            var bytes = ByteVector.fromArray(B8, packed, (int) (e >> 1));
             lookup(bytes.rearrange(DUP_LO), lo, hi).mul(m).intoArray(dst, dstOff + i);
             lookup(bytes.rearrange(DUP_HI), lo, hi).mul(m).intoArray(dst, dstOff + i + 8);
         }
@@ -242,12 +248,12 @@ public final class Packed4Codec {
                     table[code(packed, e)] * absmax[(int) (absOff + e / blockSize - firstBlock)]);
             i++;
         }
-        var lo = FloatVector.fromArray(Vec.F, table, 0);
-        var hi = FloatVector.fromArray(Vec.F, table, 8);
+        var lo = FloatVector.fromArray(F8, table, 0);
+        var hi = FloatVector.fromArray(F8, table, 8);
         for (; i <= len - 16; i += 16) {
             long e = start + i;
             float m = absmax[(int) (absOff + e / blockSize - firstBlock)];
-            var bytes = ByteVector.fromArray(Vec.B, packed, (int) (e >> 1));
+            var bytes = ByteVector.fromArray(B8, packed, (int) (e >> 1));
             long at = (dstIndex + i) * 4;
             lookup(bytes.rearrange(DUP_LO), lo, hi).mul(m).intoMemorySegment(dst, at, Vec.LE);
             lookup(bytes.rearrange(DUP_HI), lo, hi).mul(m).intoMemorySegment(dst, at + 32, Vec.LE);
@@ -260,15 +266,15 @@ public final class Packed4Codec {
     }
 
     /** Byte lanes 0,0,1,1,2,2,3,3 and 4,4,5,5,6,6,7,7: each byte feeds its high then its low nibble. */
-    private static final VectorShuffle<Byte> DUP_LO = VectorShuffle.fromValues(Vec.B, 0, 0, 1, 1, 2, 2, 3, 3);
-    private static final VectorShuffle<Byte> DUP_HI = VectorShuffle.fromValues(Vec.B, 4, 4, 5, 5, 6, 6, 7, 7);
-    private static final IntVector NIBBLE_SHIFT = IntVector.fromArray(Vec.I, new int[] {4, 0, 4, 0, 4, 0, 4, 0}, 0);
+    private static final VectorShuffle<Byte> DUP_LO = VectorShuffle.fromValues(B8, 0, 0, 1, 1, 2, 2, 3, 3);
+    private static final VectorShuffle<Byte> DUP_HI = VectorShuffle.fromValues(B8, 4, 4, 5, 5, 6, 6, 7, 7);
+    private static final IntVector NIBBLE_SHIFT = IntVector.fromArray(I8, new int[] {4, 0, 4, 0, 4, 0, 4, 0}, 0);
 
     private static FloatVector lookup(ByteVector dupBytes, FloatVector lo, FloatVector hi) {
-        var idx = ((IntVector) dupBytes.convertShape(VectorOperators.B2I, Vec.I, 0)).and(0xFF)
+        var idx = ((IntVector) dupBytes.convertShape(VectorOperators.B2I, I8, 0)).and(0xFF)
                 .lanewise(VectorOperators.LSHR, NIBBLE_SHIFT).and(15);
-        VectorShuffle<Float> sh = idx.and(7).toShuffle().cast(Vec.F);
-        VectorMask<Float> upper = idx.compare(VectorOperators.GE, 8).cast(Vec.F);
+        VectorShuffle<Float> sh = idx.and(7).toShuffle().cast(F8);
+        VectorMask<Float> upper = idx.compare(VectorOperators.GE, 8).cast(F8);
         return lo.rearrange(sh).blend(hi.rearrange(sh), upper);
     }
 

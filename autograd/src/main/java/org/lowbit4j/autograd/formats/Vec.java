@@ -7,16 +7,19 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The vector species every kernel of this package uses: 256-bit floats and ints (8 lanes), with the byte
- * (64-bit) and short (128-bit) species of the same lane count for narrowing stores.
+ * The vector species every kernel of this package uses: the machine's widest float vectors up to 512 bits (16 lanes
+ * on AVX-512, 8 on AVX2), ints of the same shape, and the short and byte species of the same lane count for
+ * narrowing stores.
  */
 final class Vec {
-    // NOTE: a fixed 8-lane shape keeps narrowing conversions (int -> byte needs a 64-bit byte shape) valid
-    // on every AVX2 or AVX-512 machine; 512-bit vectors gave no reliable gain in these memory-bound loops.
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
-    static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
-    static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+    // NOTE: one float width for the whole JVM. The engine's kernels (autograd.ops, optim) use the preferred
+    // species; when these codecs used 256-bit vectors beside them, the shared vector-store intrinsics saw both
+    // shapes and fell back to their slow path in a training JVM: bf16 rounding ran ~10x slower than alone.
+    private static final boolean WIDE = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
+    static final VectorSpecies<Float> F = WIDE ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    static final VectorSpecies<Integer> I = WIDE ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
+    static final VectorSpecies<Short> S = WIDE ? ShortVector.SPECIES_256 : ShortVector.SPECIES_128;
+    static final VectorSpecies<Byte> B = WIDE ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
     static final int LANES = F.length();
     static final java.nio.ByteOrder LE = java.nio.ByteOrder.LITTLE_ENDIAN;
     static final java.lang.foreign.ValueLayout.OfFloat LE_FLOAT =
@@ -26,7 +29,7 @@ final class Vec {
     static final java.lang.foreign.ValueLayout.OfByte BYTE = java.lang.foreign.ValueLayout.JAVA_BYTE;
 
     /**
-     * Elements to process one by one before {@code seg}'s float data reaches a 32-byte boundary: a 256-bit access
+     * Elements to process one by one before {@code seg}'s float data reaches a vector-size boundary: a vector access
      * that straddles a cache line costs about twice as much, and ND4J buffers start 16 bytes into one.
      *
      * @return the scalar head length (0 for heap segments), at most n
@@ -35,8 +38,9 @@ final class Vec {
         if (!seg.isNative() || (seg.address() & 3) != 0) {
             return 0;
         }
-        long mis = seg.address() & 31;
-        return Math.min(n, mis == 0 ? 0 : (32 - mis) / 4);
+        int bytes = F.vectorByteSize();
+        long mis = seg.address() & (bytes - 1);
+        return Math.min(n, mis == 0 ? 0 : (bytes - mis) / 4);
     }
 
     /** @throws IllegalArgumentException unless n elements of the given sizes fit both segments */

@@ -59,8 +59,10 @@ public final class CausalAttention extends Function {
         q = Shapes.indexable(in[0]);
         k = Shapes.indexable(in[1]);
         v = Shapes.indexable(in[2]);
-        probs = Nd4j.create(q.dataType(), new long[] {bs, h, t, t}, 'c');
-        INDArray out = Nd4j.create(q.dataType(), new long[] {bs, t, h, d}, 'c');
+        // NOTE: both uninitialised: the score GEMMs (beta = 0) and causalSoftmax write every element
+        // of probs (zeros above the diagonal), and the P V GEMMs every element of out.
+        probs = ScratchPool.take(q.dataType(), bs, h, t, t); // [B, H, T, T], this op's own
+        INDArray out = Nd4j.createUninitialized(q.dataType(), new long[] {bs, t, h, d}, 'c');
         if (t == 0 || d == 0) {
             return out;
         }
@@ -76,6 +78,10 @@ public final class CausalAttention extends Function {
             }
         }
         Reference.reachabilityFence(p);
+        if (!needsGrad(0) && !needsGrad(1) && !needsGrad(2)) {
+            release();
+            return out;
+        }
         if (!needsGrad(1) && !needsGrad(0)) {
             // dV needs only P and dO
             q = null;
@@ -91,22 +97,25 @@ public final class CausalAttention extends Function {
         boolean wantQ = needsGrad(0);
         boolean wantK = needsGrad(1);
         boolean wantV = needsGrad(2);
-        INDArray dq = wantQ ? Nd4j.create(g.dataType(), new long[] {bs, t, h, d}, 'c') : null;
-        INDArray dk = wantK ? Nd4j.zeros(g.dataType(), bs, t, kv, d) : null;
-        INDArray dv = wantV ? Nd4j.zeros(g.dataType(), bs, t, kv, d) : null;
+        // NOTE: uninitialised: each head of dq, and each key/value head of dk and dv, is first written
+        // by a GEMM with beta = 0 (the first query head of its group), later query heads add (beta = 1).
+        INDArray dq = wantQ ? Nd4j.createUninitialized(g.dataType(), new long[] {bs, t, h, d}, 'c') : null;
+        INDArray dk = wantK ? Nd4j.createUninitialized(g.dataType(), new long[] {bs, t, kv, d}, 'c') : null;
+        INDArray dv = wantV ? Nd4j.createUninitialized(g.dataType(), new long[] {bs, t, kv, d}, 'c') : null;
         if (t == 0 || d == 0) {
             return new INDArray[] {dq, dk, dv};
         }
-        INDArray dp = Nd4j.create(probs.dataType(), new long[] {t, t}, 'c');
+        INDArray dp = ScratchPool.take(probs.dataType(), t, t); // [T, T]
         Buf bp = Buf.of(probs);
         Buf bdp = Buf.of(dp);
         for (long b = 0; b < bs; b++) {
             for (long hi = 0; hi < h; hi++) {
                 long ki = hi / group;
+                double accumulate = hi % group == 0 ? 0.0 : 1.0; // beta: first query head of the group writes
                 INDArray p = square(probs, b, hi);
                 INDArray go = head(gd, b, hi);
                 if (wantV) {
-                    Gemm.gemm(p, true, go, false, head(dv, b, ki), 1.0, 1.0);
+                    Gemm.gemm(p, true, go, false, head(dv, b, ki), 1.0, accumulate);
                 }
                 if (wantQ || wantK) {
                     Gemm.gemm(go, false, head(v, b, ki), true, dp, 1.0, 0.0);
@@ -115,13 +124,14 @@ public final class CausalAttention extends Function {
                         Gemm.gemm(dp, false, head(k, b, ki), false, head(dq, b, hi), 1.0, 0.0);
                     }
                     if (wantK) {
-                        Gemm.gemm(dp, true, head(q, b, hi), false, head(dk, b, ki), 1.0, 1.0);
+                        Gemm.gemm(dp, true, head(q, b, hi), false, head(dk, b, ki), 1.0, accumulate);
                     }
                 }
             }
         }
         Reference.reachabilityFence(bp);
         Reference.reachabilityFence(bdp);
+        ScratchPool.give(dp);
         return new INDArray[] {dq, dk, dv};
     }
 
@@ -130,6 +140,7 @@ public final class CausalAttention extends Function {
         q = null;
         k = null;
         v = null;
+        ScratchPool.give(probs);
         probs = null;
     }
 

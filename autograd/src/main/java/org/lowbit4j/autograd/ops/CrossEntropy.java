@@ -47,12 +47,7 @@ public final class CrossEntropy extends Function {
         Shapes.requireFloat(name(), "logits", in[0]);
         long v = ls[ls.length - 1];
         int rows = targets.length;
-        for (int i = 0; i < rows; i++) {
-            if (targets[i] != ignoreIndex && (targets[i] < 0 || targets[i] >= v)) {
-                throw new IllegalArgumentException(name() + ": target " + targets[i] + " at flat position " + i
-                        + " is outside [0, " + v + ") and is not ignoreIndex " + ignoreIndex);
-            }
-        }
+        checkTargets(name(), targets, ignoreIndex, v);
         logits = Shapes.dense(in[0]);
         lse = new double[rows];
         Buf x = Buf.of(logits);
@@ -63,20 +58,7 @@ public final class CrossEntropy extends Function {
                 continue;
             }
             long base = row * v;
-            if (x.isDouble()) {
-                double max = Double.NEGATIVE_INFINITY;
-                for (long j = 0; j < v; j++) {
-                    max = Math.max(max, x.get(base + j));
-                }
-                double sum = 0;
-                for (long j = 0; j < v; j++) {
-                    sum += Math.exp(x.get(base + j) - max);
-                }
-                lse[row] = max + Math.log(sum);
-            } else {
-                float max = Kernels.max(x.segment(), base, v);
-                lse[row] = max + Math.log(Kernels.expShift(x.segment(), base, null, 0, v, max, false));
-            }
+            lse[row] = logSumExp(x, base, v);
             total += lse[row] - x.get(base + targets[row]);
             kept++;
         }
@@ -87,32 +69,84 @@ public final class CrossEntropy extends Function {
 
     @Override
     protected INDArray[] backward(INDArray g) {
-        INDArray dx = Nd4j.zeros(logits.dataType(), logits.shape());
-        if (kept == 0) {
-            return new INDArray[] {dx};
-        }
-        double scale = g.getDouble(0) / kept;
+        // NOTE: uninitialised: every element is written below (kept rows by the softmax, ignored rows
+        // by zeros); zero-filling first would cost a full extra pass over [N, V] (262 MB for stories15M).
+        INDArray dx = Nd4j.createUninitialized(logits.dataType(), logits.shape(), 'c');
         long v = logits.size(logits.rank() - 1);
+        double scale = kept == 0 ? 0.0 : g.getDouble(0) / kept;
         Buf x = Buf.of(logits);
         Buf d = Buf.of(dx);
         for (int row = 0; row < targets.length; row++) {
+            long base = row * v;
             if (targets[row] == ignoreIndex) {
+                zeroRow(d, base, v);
                 continue;
             }
-            long base = row * v;
-            if (x.isDouble()) {
-                for (long j = 0; j < v; j++) {
-                    d.set(base + j, Math.exp(x.get(base + j) - lse[row]) * scale);
-                }
-            } else {
-                Kernels.expShiftScale(x.segment(), base, d.segment(), base, v, (float) lse[row], (float) scale);
-            }
-            long t = base + targets[row];
-            d.set(t, (Math.exp(x.get(t) - lse[row]) - 1.0) * scale);
+            double targetLogit = x.get(base + targets[row]);
+            softmaxMinusOneHot(x, d, base, v, lse[row], base + targets[row], targetLogit, scale);
         }
         Reference.reachabilityFence(x);
         Reference.reachabilityFence(d);
         return new INDArray[] {dx};
+    }
+
+    /**
+     * @return log sum_j e^(x[base + j]) over one row of v logits (max-subtracted; float rows through
+     *     the vector kernels with a float max and a double sum)
+     */
+    /**
+     * @throws IllegalArgumentException naming the op and flat position of a target outside [0, v) that is not
+     *     ignoreIndex
+     */
+    static void checkTargets(String op, long[] targets, int ignoreIndex, long v) {
+        for (int i = 0; i < targets.length; i++) {
+            if (targets[i] != ignoreIndex && (targets[i] < 0 || targets[i] >= v)) {
+                throw new IllegalArgumentException(op + ": target " + targets[i] + " at flat position " + i
+                        + " is outside [0, " + v + ") and is not ignoreIndex " + ignoreIndex);
+            }
+        }
+    }
+
+    static double logSumExp(Buf x, long base, long v) {
+        if (x.isDouble()) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (long j = 0; j < v; j++) {
+                max = Math.max(max, x.get(base + j));
+            }
+            double sum = 0;
+            for (long j = 0; j < v; j++) {
+                sum += Math.exp(x.get(base + j) - max);
+            }
+            return max + Math.log(sum);
+        }
+        float max = Kernels.max(x.segment(), base, v);
+        return max + Math.log(Kernels.expShift(x.segment(), base, null, 0, v, max, false));
+    }
+
+    /**
+     * Writes one row of the gradient, d[base + j] = (softmax_j - onehot_j) * scale, from logits x
+     * whose log-sum-exp is lse. x and d may be the same buffer (in place): the target's logit is
+     * passed separately because the row is overwritten before the target element is fixed.
+     *
+     * @param target flat index of the target element (inside the row)
+     * @param targetLogit x[target] as it was before any overwrite
+     */
+    static void softmaxMinusOneHot(Buf x, Buf d, long base, long v, double lse, long target, double targetLogit,
+            double scale) {
+        if (x.isDouble()) {
+            for (long j = 0; j < v; j++) {
+                d.set(base + j, Math.exp(x.get(base + j) - lse) * scale);
+            }
+        } else {
+            Kernels.expShiftScale(x.segment(), base, d.segment(), base, v, (float) lse, (float) scale);
+        }
+        d.set(target, (Math.exp(targetLogit - lse) - 1.0) * scale);
+    }
+
+    /** d[base, base + v) = 0. */
+    static void zeroRow(Buf d, long base, long v) {
+        long w = d.isDouble() ? 8 : 4;
+        d.segment().asSlice(base * w, v * w).fill((byte) 0);
     }
 
     @Override

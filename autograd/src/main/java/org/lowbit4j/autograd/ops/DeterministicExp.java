@@ -2,6 +2,11 @@ package org.lowbit4j.autograd.ops;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * e^x in float32 that gives the same bits however the JVM runs it ({@link #exp(float)}), and a row
@@ -37,6 +42,8 @@ final class DeterministicExp {
     private static final float C0 = 5.0000001201e-1f;
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private DeterministicExp() {
     }
@@ -68,17 +75,51 @@ final class DeterministicExp {
     }
 
     /**
-     * dst[i] = e^(sign * src[i] - shift) for i in [0, n), each element by {@link #exp(float)}; src and
-     * dst may be the same segment (in place).
+     * dst[i] = e^(sign * src[i] - shift) for i in [0, n), bit-identical to {@link #exp(float)} of
+     * {@code sign * src[i] - shift} element by element; src and dst may be the same segment (in place).
      *
-     * <p>NOTE: deliberately a scalar loop. A Vector API version of this exp gave the same bits, but C2
-     * does not inline it into the kernels, and its boxed fallback made training steps 2.4x slower;
-     * with inlining forced, steps still alternated between fast and slow (deoptimization). The
-     * kernels call this once per row and vectorize the rest of their work.
+     * <p>NOTE: the whole vector computation lives in this one loop body, with no helper method
+     * between the Vector API calls: an earlier version with a separate {@code exp(FloatVector)}
+     * helper was not inlined by C2, and its boxed vectors made training steps 2.4x slower. Every
+     * step is an IEEE operation (mul, add, sub, fma, exact conversions and shifts), so each lane
+     * rounds exactly as the scalar code does; out-of-range lanes are replaced by blends, not branches.
      *
      * @param sign 1 or -1 (e.g. -1 for the e^-x of a sigmoid)
      */
     static void expInto(MemorySegment src, long sOff, MemorySegment dst, long dOff, long n, float sign,
+            float shift) {
+        FloatVector negLn2Hi = FloatVector.broadcast(S, NEG_LN2_HI);
+        FloatVector negLn2Lo = FloatVector.broadcast(S, NEG_LN2_LO);
+        FloatVector c5 = FloatVector.broadcast(S, C5);
+        long i = 0;
+        for (long bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector x = FloatVector.fromMemorySegment(S, src, (sOff + i) * 4, ORDER).mul(sign).sub(shift);
+            FloatVector kf = x.mul(LOG2E).add(ROUND_MAGIC).sub(ROUND_MAGIC);
+            FloatVector r = kf.fma(negLn2Hi, x);
+            r = kf.fma(negLn2Lo, r);
+            FloatVector p = c5.fma(r, FloatVector.broadcast(S, C4));
+            p = p.fma(r, FloatVector.broadcast(S, C3));
+            p = p.fma(r, FloatVector.broadcast(S, C2));
+            p = p.fma(r, FloatVector.broadcast(S, C1));
+            p = p.fma(r, FloatVector.broadcast(S, C0));
+            FloatVector y = p.fma(r.mul(r), r).add(1f);
+            IntVector k = (IntVector) kf.convert(VectorOperators.F2I, 0);
+            IntVector k1 = k.lanewise(VectorOperators.ASHR, 1);
+            IntVector k2 = k.sub(k1);
+            FloatVector pow1 = k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector pow2 = k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            y = y.mul(pow1).mul(pow2);
+            y = y.blend(0f, x.compare(VectorOperators.LT, MIN_ARG))
+                    .blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, MAX_ARG));
+            y.intoMemorySegment(dst, (dOff + i) * 4, ORDER);
+        }
+        for (; i < n; i++) {
+            dst.setAtIndex(F32, dOff + i, exp(sign * src.getAtIndex(F32, sOff + i) - shift));
+        }
+    }
+
+    /** Scalar twin of {@link #expInto}: {@link #exp(float)} element by element. */
+    static void expIntoScalar(MemorySegment src, long sOff, MemorySegment dst, long dOff, long n, float sign,
             float shift) {
         for (long i = 0; i < n; i++) {
             dst.setAtIndex(F32, dOff + i, exp(sign * src.getAtIndex(F32, sOff + i) - shift));

@@ -9,5 +9,9 @@
  * take scalar loops accumulating in double, FLOAT arrays take Vector API kernels ({@code Kernels},
  * each with a scalar twin that the tests compare against). {@link org.lowbit4j.autograd.ops.StraightThroughRound} doubles as the example of a
  * user-written custom node.
+ *
+ * <p>Arrays a primitive keeps privately from forward to backward (attention probabilities, the logits
+ * of {@link org.lowbit4j.autograd.ops.LinearCrossEntropy}) come from {@code ScratchPool}, a per-thread
+ * pool, and go back to it once backward has run, so that training steps reuse native memory.
  */
 package org.lowbit4j.autograd.ops;

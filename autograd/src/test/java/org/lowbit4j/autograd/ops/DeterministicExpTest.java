@@ -78,4 +78,28 @@ class DeterministicExpTest {
             }
         }
     }
+
+    /** The vector row kernel gives its scalar twin's bits in every JIT tier (interpreted first, then C2). */
+    @Test
+    void rowKernelEqualsScalarTwinColdAndHot() {
+        float[] x = sweep();
+        MemorySegment in = MemorySegment.ofArray(x);
+        float[] want = new float[x.length];
+        float[] got = new float[x.length];
+        for (float sign : new float[] {1f, -1f}) {
+            float shift = sign > 0 ? 0f : -0.75f; // 0: the range limits themselves are in the sweep
+            DeterministicExp.expIntoScalar(in, 0, MemorySegment.ofArray(want), 0, x.length, sign, shift);
+            for (int round = 0; round < 200; round++) { // long enough for C2 to compile expInto
+                DeterministicExp.expInto(in, 0, MemorySegment.ofArray(got), 0, x.length, sign, shift);
+                for (int i = 0; i < x.length; i++) {
+                    if (Float.isNaN(want[i])) {
+                        assertTrue(Float.isNaN(got[i]), "x = " + x[i]);
+                    } else if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
+                        assertEquals(want[i], got[i], "round " + round + ", sign " + sign + ", x = " + x[i]);
+                        assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), "x = " + x[i]);
+                    }
+                }
+            }
+        }
+    }
 }

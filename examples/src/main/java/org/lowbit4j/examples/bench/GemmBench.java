@@ -8,6 +8,7 @@ import org.lowbit4j.autograd.blas.BlasBackend;
 import org.lowbit4j.autograd.blas.Gemm;
 import org.lowbit4j.autograd.blas.BlasBackends;
 import org.lowbit4j.autograd.blas.Nd4jBlas;
+import org.lowbit4j.autograd.formats.Bf16Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -26,6 +27,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * --quiet} appended; it must print one GFLOP/s figure), giving a same-minute peer column and the
  * ratio Gemm / peer. {@code --explain} instead times the pieces of ND4J's {@code mmul} path
  * (order-converting copies around the BLAS call) to show where its time goes.
+ *
+ * <p>{@code --bf16 [--threads 1,2]} instead compares, shape by shape, the fp32 {@link Gemm#gemm}
+ * (active CBLAS), oneDNN's {@code dnnl_sgemm} and the bf16 {@link Gemm#gemmBf16} (oneDNN
+ * {@code dnnl_gemm_bf16bf16f32} at each OpenMP thread count, and the widening fallback), plus the
+ * cost of rounding both fp32 operands to bf16 ({@link Bf16Arrays#toBf16}) in milliseconds, which a
+ * training step pays once per operand; "bf16 + conv" is the best bf16 figure with that cost added.
  */
 public final class GemmBench {
     private GemmBench() {
@@ -83,7 +90,8 @@ public final class GemmBench {
     /**
      * Runs the benchmark and prints a Markdown table.
      *
-     * @param args {@code --budget SECONDS} (default 1.5), {@code --only SUBSTRING}, {@code --no-mmul}
+     * @param args {@code --budget SECONDS} (default 1.5), {@code --only SUBSTRING}, {@code --no-mmul},
+     *     {@code --bf16}, {@code --threads N,M} (OpenMP threads for oneDNN, default 1,2)
      * @throws IllegalArgumentException on an unknown option
      */
     public static void run(String[] args) {
@@ -91,8 +99,13 @@ public final class GemmBench {
         String only = null;
         boolean mmul = true;
         List<String> peer = null;
+        boolean bf16 = false;
+        int[] threads = {1, 2};
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--bf16" -> bf16 = true;
+                case "--threads" -> threads = java.util.Arrays.stream(value(args, ++i, "--threads").split(","))
+                        .mapToInt(t -> Integer.parseInt(t.strip())).toArray();
                 case "--peer" -> peer = List.of(value(args, ++i, "--peer").trim().split("\\s+"));
                 case "--budget" -> budget = Double.parseDouble(value(args, ++i, "--budget"));
                 case "--only" -> only = value(args, ++i, "--only");
@@ -102,8 +115,13 @@ public final class GemmBench {
                     return;
                 }
                 default -> throw new IllegalArgumentException("GemmBench: unknown option '" + args[i]
-                        + "'; expected --budget SECONDS, --only SUBSTRING, --no-mmul, --peer COMMAND, --explain");
+                        + "'; expected --budget SECONDS, --only SUBSTRING, --no-mmul, --peer COMMAND, --explain, --bf16,"
+                        + " --threads N,M");
             }
+        }
+        if (bf16) {
+            bf16(budget, only, threads);
+            return;
         }
         BlasBackend active = Gemm.backend();
         List<BlasBackend> cblas = BlasBackends.cblasLibraries();
@@ -251,6 +269,109 @@ public final class GemmBench {
             }
             System.out.println(line);
         }
+    }
+
+    /**
+     * fp32 vs bf16 products, shape by shape (see the class comment). Operands are random fp32
+     * values rounded once to bf16 outside the timing; C is FLOAT.
+     *
+     * @param threads the OpenMP thread counts to time oneDNN's bf16 GEMM with
+     */
+    static void bf16(double budget, String only, int[] threads) {
+        BlasBackend active = Gemm.backend();
+        String auto = Gemm.bf16Backend();
+        boolean oneDnn = auto.startsWith("oneDNN") || Gemm.useBf16Backend("onednn", 0).startsWith("oneDNN");
+        System.out.printf(Locale.ROOT, "# lowbit4j GemmBench --bf16, %d cores, OMP_NUM_THREADS=%s%n",
+                Runtime.getRuntime().availableProcessors(), System.getenv("OMP_NUM_THREADS"));
+        System.out.println("# fp32 Gemm backend: " + active.describe());
+        System.out.println("# bf16 Gemm backend (auto): " + auto);
+        List<String> cols = new ArrayList<>(List.of("fp32 Gemm"));
+        if (oneDnn) {
+            cols.add("fp32 dnnl_sgemm");
+            for (int t : threads) {
+                cols.add("bf16 oneDNN " + t + "T");
+            }
+        } else {
+            System.out.println("# oneDNN not available: only the fallback is timed");
+        }
+        cols.add("bf16 fallback");
+        System.out.println();
+        System.out.println("| shape (M×N×K) | " + String.join(" | ", cols)
+                + " | toBf16 A+B (ms) | best bf16 + conv | best bf16 / fp32 Gemm |");
+        System.out.println("|---|" + "---:|".repeat(cols.size() + 3));
+        System.out.println("(GFLOP/s, medians, interleaved; \"+ conv\" adds rounding both operands to bf16)");
+        Nd4j.getRandom().setSeed(1);
+        // JIT warm-up of the Vector API conversion kernels, so the first row's conversion is compiled code
+        INDArray warm = Nd4j.rand(DataType.FLOAT, 1024, 1024);
+        INDArray warmBf16 = Bf16Arrays.toBf16(warm);
+        for (int i = 0; i < 50; i++) {
+            Bf16Arrays.toBf16(warm, warmBf16);
+        }
+        for (Shape s : shapes()) {
+            if ((only != null && !s.name().contains(only)) || s.name().startsWith("2048^3")) {
+                continue;
+            }
+            boolean batched = s.batch() > 1;
+            long[] sa = batched ? new long[] {s.batch(), s.ta() ? s.k() : s.m(), s.ta() ? s.m() : s.k()}
+                    : new long[] {s.ta() ? s.k() : s.m(), s.ta() ? s.m() : s.k()};
+            long[] sb = batched ? new long[] {s.batch(), s.tb() ? s.n() : s.k(), s.tb() ? s.k() : s.n()}
+                    : new long[] {s.tb() ? s.n() : s.k(), s.tb() ? s.k() : s.n()};
+            INDArray a = Nd4j.rand(DataType.FLOAT, sa).subi(0.5);
+            INDArray b = Nd4j.rand(DataType.FLOAT, sb).subi(0.5);
+            INDArray c = batched ? Nd4j.create(DataType.FLOAT, s.batch(), s.m(), s.n())
+                    : Nd4j.create(DataType.FLOAT, s.m(), s.n());
+            INDArray ab = Bf16Arrays.toBf16(a);
+            INDArray bb = Bf16Arrays.toBf16(b);
+            List<Op> ops = new ArrayList<>();
+            ops.add(batched ? () -> Gemm.gemmBatched(a, s.ta(), b, s.tb(), c, 1.0, 0.0)
+                    : () -> Gemm.gemm(a, s.ta(), b, s.tb(), c, 1.0, 0.0));
+            if (oneDnn) {
+                // dnnl_sgemm has no batched entry point here: batched rows loop over the batch
+                ops.add(batched ? () -> {
+                    for (int i = 0; i < s.batch(); i++) {
+                        Gemm.gemmOneDnn(slice(a, i), s.ta(), slice(b, i), s.tb(), slice(c, i), 1f, 0f);
+                    }
+                } : () -> Gemm.gemmOneDnn(a, s.ta(), b, s.tb(), c, 1f, 0f));
+                for (int t : threads) {
+                    ops.add(bf16Op(s, ab, bb, c, "onednn", t));
+                }
+            }
+            ops.add(bf16Op(s, ab, bb, c, "fallback", 0));
+            ops.add(() -> {
+                Bf16Arrays.toBf16(a, ab);
+                Bf16Arrays.toBf16(b, bb);
+            });
+            double[] gf = gflops(ops, s.flops(), budget / 2);
+            int conv = gf.length - 1;
+            double convSeconds = s.flops() / gf[conv] / 1e9;
+            double bestBf16 = 0;
+            for (int i = oneDnn ? 2 : 1; i < conv; i++) {
+                bestBf16 = Math.max(bestBf16, gf[i]);
+            }
+            double withConv = s.flops() / (s.flops() / bestBf16 / 1e9 + convSeconds) / 1e9;
+            StringBuilder line = new StringBuilder("| " + s.name() + " | ");
+            for (int i = 0; i < conv; i++) {
+                line.append(String.format(Locale.ROOT, "%.1f | ", gf[i]));
+            }
+            line.append(String.format(Locale.ROOT, "%.2f | %.1f | %.2f× |", convSeconds * 1e3, withConv,
+                    bestBf16 / gf[0]));
+            System.out.println(line);
+        }
+        Gemm.useBf16Backend("auto", 0);
+    }
+
+    private static Op bf16Op(Shape s, INDArray ab, INDArray bb, INDArray c, String route, int threads) {
+        Op g = s.batch() > 1 ? () -> Gemm.gemmBatchedBf16(ab, s.ta(), bb, s.tb(), c, 1f, 0f)
+                : () -> Gemm.gemmBf16(ab, s.ta(), bb, s.tb(), c, 1f, 0f);
+        return () -> {
+            Gemm.useBf16Backend(route, threads);
+            g.run();
+        };
+    }
+
+    private static INDArray slice(INDArray x, long i) {
+        return x.get(org.nd4j.linalg.indexing.NDArrayIndex.point(i), org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                org.nd4j.linalg.indexing.NDArrayIndex.all());
     }
 
     /** Runs the peer command for one shape; returns its GFLOP/s, or NaN (with a note) if it failed. */

@@ -71,7 +71,10 @@ final class OpProfiler implements AutoCloseable {
                     && !cls.startsWith("org.lowbit4j.examples.")) {
                 firstOurs = simple(cls) + "." + f.getMethodName();
             }
-            if (cls.startsWith("org.lowbit4j.autograd.ops.") && !cls.endsWith(".Buf") && !cls.endsWith(".Shapes")) {
+            boolean mixedPrecisionOp = cls.startsWith("org.lowbit4j.mixedprec.") && !cls.endsWith("Policy")
+                    && !cls.endsWith("HalfFormat") && !cls.endsWith("Kernels") && !cls.endsWith("Meta");
+            if ((cls.startsWith("org.lowbit4j.autograd.ops.") && !cls.endsWith(".Buf") && !cls.endsWith(".Shapes"))
+                    || mixedPrecisionOp) {
                 String op = simple(cls);
                 int dollar = op.indexOf('$');
                 op = dollar > 0 ? op.substring(0, dollar) : op;

@@ -16,16 +16,20 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import javax.imageio.ImageIO;
+import org.lowbit4j.autograd.Autocast;
 import org.lowbit4j.autograd.GradMode;
 import org.lowbit4j.autograd.Tensor;
 import org.lowbit4j.datasets.Tokenizer;
+import org.lowbit4j.mixedprec.LossScaler;
+import org.lowbit4j.mixedprec.MixedPrecision;
+import org.lowbit4j.mixedprec.Precision;
+import org.lowbit4j.mixedprec.fp8.Fp8Recipe;
 import org.lowbit4j.models.Llama;
 import org.lowbit4j.models.LlamaConfig;
 import org.lowbit4j.optim.AdamW;
 import org.lowbit4j.optim.AdamW4bit;
 import org.lowbit4j.optim.AdamW8bit;
 import org.lowbit4j.optim.AdamWConfig;
-import org.lowbit4j.optim.GradClip;
 import org.lowbit4j.optim.LrSchedule;
 import org.lowbit4j.optim.Optimizer;
 import org.lowbit4j.optim.QuantConfig;
@@ -79,7 +83,7 @@ public final class OptimQuality {
     /**
      * A training run's record.
      *
-     * @param optimizer the optimizer's name
+     * @param optimizer the run's label (optimizer, or precision)
      * @param evalSteps steps at which the validation loss was measured
      * @param valLoss validation loss (nats/token) at those steps
      * @param trainLoss training loss of every step
@@ -140,7 +144,7 @@ public final class OptimQuality {
     }
 
     /**
-     * Trains one model from scratch.
+     * Trains one model from scratch in fp32.
      *
      * @param kind the optimizer
      * @param s settings
@@ -148,8 +152,24 @@ public final class OptimQuality {
      * @return the loss curves
      * @throws IllegalArgumentException if the text is too short for the windows
      */
-    @SuppressWarnings("try")
     public static Curve train(Kind kind, Setup s, int[] tokens) {
+        return train(kind, Precision.FP32, s, tokens);
+    }
+
+    /**
+     * Trains one model from scratch with its products in {@code precision} (fp32 master weights; FP16 with the
+     * default dynamic loss scaler, FP8 with Transformer Engine's default recipe); validation runs in the same
+     * precision.
+     *
+     * @param kind the optimizer
+     * @param precision the mixed-precision mode
+     * @param s settings
+     * @param tokens the token stream (first 90% train, last 10% validation)
+     * @return the loss curves, labelled with the optimizer for fp32 and with the precision otherwise
+     * @throws IllegalArgumentException if the text is too short for the windows
+     */
+    @SuppressWarnings("try")
+    public static Curve train(Kind kind, Precision precision, Setup s, int[] tokens) {
         int split = (int) (tokens.length * 0.9);
         int t = s.seqLen();
         if (split - t - 1 < s.batch() || tokens.length - split - t - 1 < s.batch()) {
@@ -160,6 +180,8 @@ public final class OptimQuality {
         List<Tensor> params = model.trainableParameters();
         AdamWConfig cfg = AdamWConfig.DEFAULTS.withLr(s.lr()).withWeightDecay(0.1).withBetas(0.9, 0.95);
         Optimizer opt = kind.create(params, cfg);
+        Autocast.Policy policy = MixedPrecision.policy(precision, model, Fp8Recipe.defaults());
+        LossScaler scaler = MixedPrecision.defaultScaler(precision);
         var schedule = new LrSchedule.WarmupCosine(s.lr(), s.lr() / 10, s.warmup(), s.steps());
         SplittableRandom rng = new SplittableRandom(s.seed());
         List<Integer> evalSteps = new ArrayList<>();
@@ -172,18 +194,23 @@ public final class OptimQuality {
             }
             INDArray[] xy = batch(tokens, starts, t);
             opt.zeroGrad();
-            Tensor loss = model.loss(xy[0], xy[1], IGNORE);
+            Tensor loss;
+            try (var ac = Autocast.enable(policy)) {
+                loss = model.loss(xy[0], xy[1], IGNORE);
+            }
             train[step] = loss.value().getDouble(0);
-            loss.backward();
-            GradClip.clipGradNorm(params, 1.0);
+            (scaler != null ? scaler.scale(loss) : loss).backward();
             opt.setLr(schedule.lr(step));
-            opt.step();
+            MixedPrecision.unscaleClipStep(scaler, opt, 1.0);
             if ((step + 1) % s.evalEvery() == 0 || step + 1 == s.steps()) {
                 evalSteps.add(step + 1);
-                val.add(validate(model, tokens, split, s));
+                try (var ac = Autocast.enable(policy)) {
+                    val.add(validate(model, tokens, split, s));
+                }
             }
         }
-        return new Curve(kind.name(), evalSteps, val, train, opt.stateBytes(), (System.nanoTime() - t0) / 1e9);
+        String label = precision == Precision.FP32 ? kind.name() : precision.name();
+        return new Curve(label, evalSteps, val, train, opt.stateBytes(), (System.nanoTime() - t0) / 1e9);
     }
 
     @SuppressWarnings("try")
@@ -205,6 +232,79 @@ public final class OptimQuality {
         return sum / s.evalBatches();
     }
 
+    /**
+     * The command-line options of the quality comparisons ({@code optim-quality}, {@code precision-quality}).
+     *
+     * @param steps optimizer steps (default 600)
+     * @param dim model width (default 128; hidden 8/3 of it, one head per 32 channels)
+     * @param layers blocks (default 4)
+     * @param batch sequences per step (default 8)
+     * @param seq tokens per sequence (default 128)
+     * @param lr peak learning rate (default 3e-3)
+     * @param out where the CSV and PNG go (default bench-out)
+     * @param data the shared data directory (default the lowbit4j.sharedData property, else ../shared/data)
+     */
+    public record Options(int steps, int dim, int layers, int batch, int seq, double lr, Path out, Path data) {
+        /**
+         * @param args {@code --steps N --dim N --layers N --batch N --seq N --lr X --out DIR --data DIR}
+         * @return the options
+         * @throws IllegalArgumentException on an unknown option or a missing value
+         */
+        public static Options parse(String[] args) {
+            int steps = 600;
+            int dim = 128;
+            int layers = 4;
+            int batch = 8;
+            int seq = 128;
+            double lr = 3e-3;
+            Path out = Path.of("bench-out");
+            Path data = Path.of(System.getProperty("lowbit4j.sharedData", "../shared/data"));
+            for (int i = 0; i < args.length; i++) {
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException("option " + args[i] + " needs a value");
+                }
+                String v = args[i + 1];
+                switch (args[i++]) {
+                    case "--steps" -> steps = Integer.parseInt(v);
+                    case "--dim" -> dim = Integer.parseInt(v);
+                    case "--layers" -> layers = Integer.parseInt(v);
+                    case "--batch" -> batch = Integer.parseInt(v);
+                    case "--seq" -> seq = Integer.parseInt(v);
+                    case "--lr" -> lr = Double.parseDouble(v);
+                    case "--out" -> out = Path.of(v);
+                    case "--data" -> data = Path.of(v);
+                    default -> throw new IllegalArgumentException("unknown option " + args[i - 1]
+                            + "; expected --steps, --dim, --layers, --batch, --seq, --lr, --out, --data");
+                }
+            }
+            return new Options(steps, dim, layers, batch, seq, lr, out, data);
+        }
+
+        /**
+         * @return tinyshakespeare encoded with tok512
+         * @throws IOException on a read failure
+         * @throws IllegalArgumentException if a data file is missing
+         */
+        public int[] tokens() throws IOException {
+            Path text = data.resolve("text/tinyshakespeare.txt");
+            Path tok = data.resolve("models/tok512.bin");
+            for (Path p : List.of(text, tok)) {
+                if (!Files.isRegularFile(p)) {
+                    throw new IllegalArgumentException("missing data file " + p.toAbsolutePath()
+                            + " (pass --data DIR pointing at shared/data)");
+                }
+            }
+            return OptimQuality.tokens(text, tok, Integer.MAX_VALUE);
+        }
+
+        /** @return the model and schedule: warm-up and evaluation every steps/20, 8 validation batches, seed 1234 */
+        public Setup setup() {
+            var cfg = new LlamaConfig(dim, dim * 8 / 3 / 32 * 32, layers, Math.max(1, dim / 32), Math.max(1, dim / 32),
+                    512, seq, true);
+            return new Setup(cfg, batch, seq, steps, lr, Math.max(1, steps / 20), Math.max(1, steps / 20), 8, 1234);
+        }
+    }
+
     /** @param args see the class comment */
     public static void main(String[] args) throws IOException {
         run(args);
@@ -218,48 +318,15 @@ public final class OptimQuality {
      * @throws IllegalArgumentException on a bad option
      */
     public static void run(String[] args) throws IOException {
-        int steps = 600;
-        int dim = 128;
-        int layers = 4;
-        int batch = 8;
-        int seq = 128;
-        double lr = 3e-3;
-        Path out = Path.of("bench-out");
-        Path data = Path.of(System.getProperty("lowbit4j.sharedData", "../shared/data"));
-        for (int i = 0; i < args.length; i++) {
-            if (i + 1 >= args.length) {
-                throw new IllegalArgumentException("option " + args[i] + " needs a value");
-            }
-            String v = args[i + 1];
-            switch (args[i++]) {
-                case "--steps" -> steps = Integer.parseInt(v);
-                case "--dim" -> dim = Integer.parseInt(v);
-                case "--layers" -> layers = Integer.parseInt(v);
-                case "--batch" -> batch = Integer.parseInt(v);
-                case "--seq" -> seq = Integer.parseInt(v);
-                case "--lr" -> lr = Double.parseDouble(v);
-                case "--out" -> out = Path.of(v);
-                case "--data" -> data = Path.of(v);
-                default -> throw new IllegalArgumentException("unknown option " + args[i - 1]
-                        + "; expected --steps, --dim, --layers, --batch, --seq, --lr, --out, --data");
-            }
-        }
-        Path text = data.resolve("text/tinyshakespeare.txt");
-        Path tok = data.resolve("models/tok512.bin");
-        for (Path p : List.of(text, tok)) {
-            if (!Files.isRegularFile(p)) {
-                throw new IllegalArgumentException("missing data file " + p.toAbsolutePath()
-                        + " (pass --data DIR pointing at shared/data)");
-            }
-        }
-        int[] tokens = tokens(text, tok, Integer.MAX_VALUE);
-        var cfg = new LlamaConfig(dim, dim * 8 / 3 / 32 * 32, layers, Math.max(1, dim / 32), Math.max(1, dim / 32),
-                512, seq, true);
-        var setup = new Setup(cfg, batch, seq, steps, lr, Math.max(1, steps / 20), Math.max(1, steps / 20), 8, 1234);
+        Options o = Options.parse(args);
+        int[] tokens = o.tokens();
+        Setup setup = o.setup();
+        LlamaConfig cfg = setup.config();
+        Path out = o.out();
         System.out.printf(Locale.ROOT, "model dim %d, hidden %d, %d layers, %d heads, vocab 512; %,d tokens; "
                 + "B %d, T %d, %d steps, lr %.1e (warm-up %d, cosine to lr/10), wd 0.1, betas (0.9, 0.95), clip 1.0%n",
-                cfg.dim(), cfg.hiddenDim(), layers, cfg.nHeads(), tokens.length, batch, seq, steps, lr,
-                setup.warmup());
+                cfg.dim(), cfg.hiddenDim(), cfg.nLayers(), cfg.nHeads(), tokens.length, o.batch(), o.seq(), o.steps(),
+                o.lr(), setup.warmup());
         List<Curve> curves = new ArrayList<>();
         for (Kind k : Kind.values()) {
             Curve c = train(k, setup, tokens);
@@ -277,12 +344,12 @@ public final class OptimQuality {
         }
         Files.createDirectories(out);
         writeCsv(curves, out.resolve("optim_quality.csv"));
-        writeChart(curves, out.resolve("optim_quality.png"), "Validation loss, tinyshakespeare, dim " + dim + ", "
-                + layers + " layers");
+        writeChart(curves, out.resolve("optim_quality.png"), "Validation loss, tinyshakespeare, dim " + cfg.dim() + ", "
+                + cfg.nLayers() + " layers");
         System.out.println("wrote " + out.resolve("optim_quality.csv") + " and " + out.resolve("optim_quality.png"));
     }
 
-    private static void writeCsv(List<Curve> curves, Path file) throws IOException {
+    static void writeCsv(List<Curve> curves, Path file) throws IOException {
         StringBuilder sb = new StringBuilder("step");
         for (Curve c : curves) {
             sb.append(',').append(c.optimizer()).append("_val");
@@ -347,7 +414,8 @@ public final class OptimQuality {
         }
         g.drawString("step", left + pw / 2 - 10, h - 15);
         g.drawString("val loss (nats/token)", 5, top - 8);
-        Color[] colors = {new Color(31, 119, 180), new Color(255, 127, 14), new Color(44, 160, 44)};
+        Color[] colors = {new Color(31, 119, 180), new Color(255, 127, 14), new Color(44, 160, 44),
+            new Color(214, 39, 40)};
         g.setStroke(new BasicStroke(2f));
         for (int ci = 0; ci < curves.size(); ci++) {
             Curve c = curves.get(ci);

@@ -26,8 +26,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * peer {@code /work/shared/bench/peer_torch.py --mode full}), batch 8 x seq 256, AdamW.
  *
  * <p>Prints ms/step (median of the timed steps after warm-up), tokens/s, the forward / backward /
- * optimizer split, peak resident memory (VmHWM) and, with {@code --profile}, a sampled per-op
- * breakdown.
+ * optimizer split, the process CPU time per step (all threads; steadier than wall time on a shared
+ * machine), peak resident memory (VmHWM) and, with {@code --profile}, a sampled per-op breakdown.
  *
  * <p>Usage: {@code ./lowbit4j bench train [--steps N] [--warmup N] [--batch B] [--seq T]
  * [--layers L] [--dim C] [--hidden H] [--heads NH] [--vocab V] [--optimizer adamw|sgd] [--profile]}
@@ -123,6 +123,9 @@ public final class TrainBench {
         double[] fwd = new double[s.steps()];
         double[] bwd = new double[s.steps()];
         double[] upd = new double[s.steps()];
+        double[] cpu = new double[s.steps()];
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean();
         double loss = Double.NaN;
         double profiledSeconds = 0;
         try (var prof = s.profile() ? new OpProfiler(Thread.currentThread(), 2) : null) {
@@ -131,6 +134,7 @@ public final class TrainBench {
                 if (prof != null) {
                     prof.enable(timed);
                 }
+                long c0 = os.getProcessCpuTime();
                 long t0 = System.nanoTime();
                 opt.zeroGrad();
                 Tensor l = model.loss(x, y, -1);
@@ -139,6 +143,7 @@ public final class TrainBench {
                 long t2 = System.nanoTime();
                 opt.step();
                 long t3 = System.nanoTime();
+                long c3 = os.getProcessCpuTime();
                 loss = l.value().getDouble(0);
                 if (timed) {
                     int j = i - s.warmup();
@@ -146,18 +151,25 @@ public final class TrainBench {
                     fwd[j] = (t1 - t0) / 1e6;
                     bwd[j] = (t2 - t1) / 1e6;
                     upd[j] = (t3 - t2) / 1e6;
+                    cpu[j] = (c3 - c0) / 1e6;
                     profiledSeconds += (t3 - t0) / 1e9;
                 }
-                System.out.printf(Locale.ROOT, "step %d%s: %.0f ms, loss %.4f%n", i, timed ? "" : " (warm-up)",
-                        (t3 - t0) / 1e6, loss);
+                System.out.printf(Locale.ROOT, "step %d%s: %.0f ms (process CPU %.0f ms), loss %.4f%n", i,
+                        timed ? "" : " (warm-up)", (t3 - t0) / 1e6, (c3 - c0) / 1e6, loss);
+                // NOTE: ND4J frees native buffers only when their Java wrappers are collected, and a step
+                // barely touches the Java heap: without this, a step's temporaries (the [B*T, V] logits
+                // alone are 262 MB) pile up to gigabytes, and every step touches fresh pages. Untimed,
+                // as in QloraBench.
+                System.gc();
             }
             if (!Double.isFinite(loss)) {
                 throw new IllegalStateException("TrainBench: loss is not finite: " + loss);
             }
             double ms = median(total);
             System.out.printf(Locale.ROOT, "lowbit4j B=%d T=%d: %.0f ms/step, %.0f tok/s (forward %.0f ms, backward %.0f ms,"
-                    + " optimizer %.0f ms; medians), peak RSS (VmHWM) %s, loss=%.3f%n", s.batch(), s.seq(), ms,
-                    s.batch() * s.seq() / (ms / 1000), median(fwd), median(bwd), median(upd), vmHwm(), loss);
+                    + " optimizer %.0f ms; medians), process CPU %.0f ms/step (median; all threads, user + system),"
+                    + " peak RSS (VmHWM) %s, loss=%.3f%n", s.batch(), s.seq(), ms, s.batch() * s.seq() / (ms / 1000),
+                    median(fwd), median(bwd), median(upd), median(cpu), vmHwm(), loss);
             if (prof != null) {
                 prof.enable(false);
                 System.out.println();

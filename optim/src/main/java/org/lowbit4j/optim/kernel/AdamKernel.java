@@ -15,7 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * float32 operations in the same order (no fused multiply-add), so their results are bitwise equal.
  */
 public final class AdamKernel {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    // NOTE: the shape of the quantized kernels (see the NOTE on profile pollution in Lanes).
+    static final VectorSpecies<Float> F = Lanes.F;
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 

@@ -1,7 +1,5 @@
 package org.lowbit4j.optim.kernel;
 
-import static org.lowbit4j.optim.kernel.AdamKernel.F;
-
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -82,29 +80,30 @@ public final class Block8Kernel {
         float av = s.vAbsmax()[b];
         byte[] mCodes = s.mCodes();
         byte[] vCodes = s.vCodes();
-        var maxM = FloatVector.zero(F);
-        var maxV = FloatVector.zero(F);
+        // Maxima as unsigned ints of the float bits: see the NOTE in Lanes.
+        var maxM = IntVector.zero(Lanes.I);
+        var maxV = IntVector.zero(Lanes.I);
         int i = 0;
         // NOTE: everything inline in the loop body; vectors passed to a helper C2 fails to inline get boxed.
         for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
             int e = start + i;
             long byteOff = 4L * e;
-            ((IntVector) ByteVector.fromArray(Lanes.B, mCodes, e).convertShape(VectorOperators.B2I, Lanes.I, 0))
-                    .and(0xFF).intoArray(ix, 0);
-            var m = FloatVector.fromArray(F, mTable, 0, ix, 0).mul(am);
-            ((IntVector) ByteVector.fromArray(Lanes.B, vCodes, e).convertShape(VectorOperators.B2I, Lanes.I, 0))
-                    .and(0xFF).intoArray(ix, 0);
-            var v = FloatVector.fromArray(F, vTable, 0, ix, 0).mul(av);
-            var gv = FloatVector.fromMemorySegment(F, g, byteOff, Lanes.ORDER);
+            ((IntVector) ByteVector.fromArray(Lanes.B, mCodes, e).convertShape(VectorOperators.ZERO_EXTEND_B2I,
+                    Lanes.I, 0)).intoArray(ix, 0);
+            var m = FloatVector.fromArray(Lanes.F, mTable, 0, ix, 0).mul(am);
+            ((IntVector) ByteVector.fromArray(Lanes.B, vCodes, e).convertShape(VectorOperators.ZERO_EXTEND_B2I,
+                    Lanes.I, 0)).intoArray(ix, 0);
+            var v = FloatVector.fromArray(Lanes.F, vTable, 0, ix, 0).mul(av);
+            var gv = FloatVector.fromMemorySegment(Lanes.F, g, byteOff, Lanes.ORDER);
             var mv = m.mul(c.beta1()).add(gv.mul(c.oneMinusBeta1()));
             var vv = v.mul(c.beta2()).add(gv.mul(gv).mul(c.oneMinusBeta2()));
             var denom = vv.lanewise(VectorOperators.SQRT).mul(c.invSqrtBc2()).add(c.eps());
-            FloatVector.fromMemorySegment(F, p, byteOff, Lanes.ORDER).mul(c.decay())
+            FloatVector.fromMemorySegment(Lanes.F, p, byteOff, Lanes.ORDER).mul(c.decay())
                     .sub(mv.div(denom).mul(c.stepSize())).intoMemorySegment(p, byteOff, Lanes.ORDER);
             mv.intoArray(sm, i);
             vv.intoArray(sv, i);
-            maxM = maxM.max(mv.abs());
-            maxV = maxV.max(vv);
+            maxM = maxM.lanewise(VectorOperators.UMAX, mv.abs().reinterpretAsInts());
+            maxV = maxV.lanewise(VectorOperators.UMAX, vv.reinterpretAsInts());
         }
         float tailM = 0f;
         float tailV = 0f;
@@ -116,8 +115,10 @@ public final class Block8Kernel {
             tailM = tail[0];
             tailV = tail[1];
         }
-        max[0] = Math.max(tailM, maxM.reduceLanes(VectorOperators.MAX));
-        max[1] = Math.max(tailV, maxV.reduceLanes(VectorOperators.MAX));
+        max[0] = Math.max(tailM, Float.intBitsToFloat(maxM.lanewise(VectorOperators.XOR, Integer.MIN_VALUE)
+                .reduceLanes(VectorOperators.MAX) ^ Integer.MIN_VALUE));
+        max[1] = Math.max(tailV, Float.intBitsToFloat(maxV.lanewise(VectorOperators.XOR, Integer.MIN_VALUE)
+                .reduceLanes(VectorOperators.MAX) ^ Integer.MIN_VALUE));
     }
 
     static void decode(byte[] codes, int start, int n, float[] table, float absmax, float[] out, int outOff) {

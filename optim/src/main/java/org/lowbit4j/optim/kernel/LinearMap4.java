@@ -10,10 +10,13 @@ package org.lowbit4j.optim.kernel;
  */
 public final class LinearMap4 {
     private static final float[] LEVELS = new float[16];
+    /** The levels' float bits, zero-padded to 32 entries: a register-permute decode table for the kernels. */
+    static final int[] LEVEL_BITS = new int[32];
 
     static {
         for (int k = 0; k < 16; k++) {
             LEVELS[k] = (k + 1) / 16f;
+            LEVEL_BITS[k] = Float.floatToRawIntBits(LEVELS[k]);
         }
     }
 

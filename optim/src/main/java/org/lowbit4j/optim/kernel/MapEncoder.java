@@ -24,15 +24,24 @@ public final class MapEncoder {
     private final float[] mids;
     private final short[] bucketCode;
     /**
-     * Per bucket, for one-gather vector encoding: {@code code << 16 | t}, where {@code t} is the low 16 bits
-     * of the ordered key of the midpoint above the code when that midpoint lies in the bucket (a value of the
-     * bucket is above the midpoint iff its own low 16 key bits exceed {@code t}), else 0xFFFF (never
-     * exceeded); -1 for a slow bucket.
+     * Per bucket, for one-gather vector encoding: {@code code << 16 | (0xFFFF - t)}, where {@code t} is the low
+     * 16 bits of the ordered key of the midpoint above the code when that midpoint lies in the bucket (a value
+     * of the bucket is above the midpoint iff its own low 16 key bits exceed {@code t}), else 0xFFFF (never
+     * exceeded); -1 for a slow bucket. Adding a value's low 16 key bits carries into bit 16 exactly when they
+     * exceed {@code t}, so {@code (entry + low16) >>> 16} is the code.
      */
     private final int[] bucketEntry;
+    /**
+     * Whether every midpoint is positive: then every negative value (and -0) encodes to 0 and the raw float
+     * bits may stand in for the ordered key (a negative value's raw bits fall in a bucket of negative keys,
+     * all of code 0 with no midpoint, or in a slow NaN bucket).
+     */
+    private final boolean positiveMids;
     /** The map padded to 256 entries (NaN beyond the map), so that any byte code can be gathered. */
     private final float[] table256;
     private final int zeroCode;
+    /** The midpoints' float bits padded with NaN to 48 entries (for maps of at most 16 codes; else empty). */
+    private final int[] mids32;
 
     /**
      * @param map 2..256 values, strictly ascending
@@ -64,6 +73,11 @@ public final class MapEncoder {
             bucketCode[b] = (short) (!nan && cHi - cLo >= 0 && cHi - cLo <= 1 ? cLo : -1);
         }
         zeroCode = encodeReference(0f);
+        mids32 = new int[map.length <= 16 ? 48 : 0];
+        Arrays.fill(mids32, Float.floatToRawIntBits(Float.NaN));
+        for (int k = 0; k < mids.length && map.length <= 16; k++) {
+            mids32[k] = Float.floatToRawIntBits(mids[k]);
+        }
         table256 = new float[256];
         Arrays.fill(table256, Float.NaN);
         System.arraycopy(values, 0, table256, 0, values.length);
@@ -81,38 +95,52 @@ public final class MapEncoder {
                     t = midKey & 0xFFFF;
                 }
             }
-            bucketEntry[b] = c << 16 | t;
+            bucketEntry[b] = c << 16 | (0xFFFF - t);
         }
+        positiveMids = mids[0] > 0f;
     }
 
     /**
      * Vector twin of a loop of {@link #encode}: {@code codes[start + i] = encode(x[i] * inv)} for i in [0, n),
      * one byte per code.
      *
-     * @param scratch an int[8] for gather indices
+     * @param scratch an int[16] for gather indices (a smaller one is replaced by a new array)
      */
     public void encodeBytes(float[] x, int n, float inv, byte[] codes, int start, int[] scratch) {
+        scratch = scratch.length >= Lanes.LANES ? scratch : new int[Lanes.LANES];
         int i = 0;
-        // NOTE: the whole vector body lives in this loop: a helper taking or returning vectors that C2 does
-        // not inline would box every vector (an allocation per 8 values).
-        for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
-            FloatVector v = FloatVector.fromArray(Lanes.F, x, i).mul(inv);
-            IntVector bits = v.reinterpretAsInts();
-            IntVector key = bits.lanewise(VectorOperators.XOR,
-                    bits.lanewise(VectorOperators.ASHR, 31).and(0x7FFFFFFF));
-            key.lanewise(VectorOperators.ASHR, 16).add(BUCKETS / 2).intoArray(scratch, 0);
-            IntVector entry = IntVector.fromArray(Lanes.I, bucketEntry, 0, scratch, 0);
-            if (entry.compare(VectorOperators.LT, 0).anyTrue()) {
-                for (int k = 0; k < Lanes.LANES; k++) {
-                    codes[start + i + k] = (byte) encode(x[i + k] * inv);
+        // NOTE: the whole vector body lives in each loop: a helper taking or returning vectors that C2 does
+        // not inline would box every vector (an allocation per vector of values).
+        if (positiveMids) {
+            for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
+                IntVector bits = FloatVector.fromArray(Lanes.F, x, i).mul(inv).reinterpretAsInts();
+                bits.lanewise(VectorOperators.ASHR, 16).add(BUCKETS / 2).intoArray(scratch, 0);
+                IntVector entry = IntVector.fromArray(Lanes.I, bucketEntry, 0, scratch, 0);
+                if (entry.compare(VectorOperators.LT, 0).anyTrue()) {
+                    for (int k = 0; k < Lanes.LANES; k++) {
+                        codes[start + i + k] = (byte) encode(x[i + k] * inv);
+                    }
+                    continue;
                 }
-                continue;
+                ((ByteVector) entry.add(bits.and(0xFFFF)).lanewise(VectorOperators.LSHR, 16)
+                        .convertShape(VectorOperators.I2B, Lanes.B, 0)).intoArray(codes, start + i);
             }
-            // code + (low16(key) > low16(entry) ? 1 : 0), without masks (masked adds are not intrinsified):
-            // both halves are in [0, 65535], so the sign of their difference is the comparison.
-            IntVector code = entry.lanewise(VectorOperators.LSHR, 16)
-                    .add(entry.and(0xFFFF).sub(key.and(0xFFFF)).lanewise(VectorOperators.LSHR, 31));
-            ((ByteVector) code.convertShape(VectorOperators.I2B, Lanes.B, 0)).intoArray(codes, start + i);
+        } else {
+            for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
+                IntVector bits = FloatVector.fromArray(Lanes.F, x, i).mul(inv).reinterpretAsInts();
+                IntVector key = bits.lanewise(VectorOperators.XOR,
+                        bits.lanewise(VectorOperators.ASHR, 31).and(0x7FFFFFFF));
+                key.lanewise(VectorOperators.ASHR, 16).add(BUCKETS / 2).intoArray(scratch, 0);
+                IntVector entry = IntVector.fromArray(Lanes.I, bucketEntry, 0, scratch, 0);
+                if (entry.compare(VectorOperators.LT, 0).anyTrue()) {
+                    for (int k = 0; k < Lanes.LANES; k++) {
+                        codes[start + i + k] = (byte) encode(x[i + k] * inv);
+                    }
+                    continue;
+                }
+                ((ByteVector) entry.add(key.and(0xFFFF)).lanewise(VectorOperators.LSHR, 16)
+                        .convertShape(VectorOperators.I2B, Lanes.B, 0)).intoArray(codes, start + i);
+            }
         }
         for (; i < n; i++) {
             codes[start + i] = (byte) encode(x[i] * inv);
@@ -123,13 +151,14 @@ public final class MapEncoder {
      * {@code out[i] = value(codes[start + i] & 0xFF) * absmax} for i in [0, n): vector gathers, with a scalar
      * tail (the same products).
      *
-     * @param scratch an int[8] for gather indices
+     * @param scratch an int[16] for gather indices (a smaller one is replaced by a new array)
      */
     public void decodeBytes(byte[] codes, int start, int n, float absmax, float[] out, int[] scratch) {
+        scratch = scratch.length >= Lanes.LANES ? scratch : new int[Lanes.LANES];
         int i = 0;
         for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
-            ((IntVector) ByteVector.fromArray(Lanes.B, codes, start + i).convertShape(VectorOperators.B2I, Lanes.I, 0))
-                    .and(0xFF).intoArray(scratch, 0);
+            ((IntVector) ByteVector.fromArray(Lanes.B, codes, start + i)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, Lanes.I, 0)).intoArray(scratch, 0);
             FloatVector.fromArray(Lanes.F, table256, 0, scratch, 0).mul(absmax).intoArray(out, i);
         }
         for (; i < n; i++) {
@@ -139,27 +168,42 @@ public final class MapEncoder {
 
     /**
      * As {@link #encodeBytes}, but into nibble-packed codes (element {@code e} in the low nibble of byte
-     * {@code e/2} when even); {@code start} must be even and the map at most 16 codes.
+     * {@code e/2} when even); {@code start} must be even.
+     *
+     * @param scratch unused (the search needs no gather indices); kept for the callers of the byte twin
+     * @throws IllegalStateException if the map has more than 16 codes
      */
     public void encodeNibbles(float[] x, int n, float inv, byte[] codes, int start, int[] scratch) {
+        if (values.length > 16) {
+            throw new IllegalStateException("nibble codes need a map of at most 16 codes, this one has "
+                    + values.length);
+        }
+        // The midpoints mids[j + d] (NaN past the 15th) for j = 0..15, d = 3, 1, 0, as int bits in two registers
+        // each (at 16 lanes the first holds all).
+        float mid7 = Float.intBitsToFloat(mids32[7]);
+        var mid3Lo = IntVector.fromArray(Lanes.I, mids32, 3);
+        var mid3Hi = IntVector.fromArray(Lanes.I, mids32, 3 + Lanes.LANES);
+        var mid1Lo = IntVector.fromArray(Lanes.I, mids32, 1);
+        var mid1Hi = IntVector.fromArray(Lanes.I, mids32, 1 + Lanes.LANES);
+        var mid0Lo = IntVector.fromArray(Lanes.I, mids32, 0);
+        var mid0Hi = IntVector.fromArray(Lanes.I, mids32, Lanes.LANES);
+        var eight = IntVector.broadcast(Lanes.I, 8);
+        byte[] pack = new byte[Lanes.LANES];
         int i = 0;
+        // NOTE: a branch-free binary search over the 16 midpoint slots, each probe a register permute: after
+        // the steps 8, 4, 2, 1 (probing mids[pos + step - 1]), pos is the number of midpoints strictly below v
+        // (x > NaN is false, so the padding and a NaN v never count), the code encode() returns; no gather.
         for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
             FloatVector v = FloatVector.fromArray(Lanes.F, x, i).mul(inv);
-            IntVector bits = v.reinterpretAsInts();
-            IntVector key = bits.lanewise(VectorOperators.XOR,
-                    bits.lanewise(VectorOperators.ASHR, 31).and(0x7FFFFFFF));
-            key.lanewise(VectorOperators.ASHR, 16).add(BUCKETS / 2).intoArray(scratch, 0);
-            IntVector entry = IntVector.fromArray(Lanes.I, bucketEntry, 0, scratch, 0);
-            if (entry.compare(VectorOperators.LT, 0).anyTrue()) {
-                for (int k = 0; k < Lanes.LANES; k++) {
-                    FourBitKernel.setNibble(codes, start + i + k, encode(x[i + k] * inv));
-                }
-                continue;
-            }
-            IntVector code = entry.lanewise(VectorOperators.LSHR, 16)
-                    .add(entry.and(0xFFFF).sub(key.and(0xFFFF)).lanewise(VectorOperators.LSHR, 31));
-            Lanes.INT_LE.set(codes, (start + i) >> 1,
-                    code.lanewise(VectorOperators.LSHL, Lanes.SHIFTS).reduceLanes(VectorOperators.OR));
+            var pos = IntVector.zero(Lanes.I).blend(eight, v.compare(VectorOperators.GT, mid7).cast(Lanes.I));
+            var probe = pos.selectFrom(mid3Lo, mid3Hi).reinterpretAsFloats();
+            pos = pos.blend(pos.add(4), v.compare(VectorOperators.GT, probe).cast(Lanes.I));
+            probe = pos.selectFrom(mid1Lo, mid1Hi).reinterpretAsFloats();
+            pos = pos.blend(pos.add(2), v.compare(VectorOperators.GT, probe).cast(Lanes.I));
+            probe = pos.selectFrom(mid0Lo, mid0Hi).reinterpretAsFloats();
+            pos = pos.blend(pos.add(1), v.compare(VectorOperators.GT, probe).cast(Lanes.I));
+            ((ByteVector) pos.convertShape(VectorOperators.I2B, Lanes.B, 0)).intoArray(pack, 0);
+            Lanes.storeNibbles(codes, start + i, pack);
         }
         for (; i < n; i++) {
             FourBitKernel.setNibble(codes, start + i, encode(x[i] * inv));

@@ -1,0 +1,38 @@
+package org.lowbit4j.autograd.formats;
+
+import java.lang.foreign.MemorySegment;
+import org.lowbit4j.autograd.blas.NativeArrays;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Arrays whose elements fill one dense block of memory in some order, for element-wise in-place kernels. */
+final class DenseBlock {
+    private DenseBlock() {
+    }
+
+    /**
+     * @param arr a non-empty array
+     * @return a segment over exactly its elements, in memory order (C order, F order or any dense
+     *     permutation), or null if the elements do not fill one gap-free block (a strided view) or a
+     *     stride is negative
+     */
+    @SuppressWarnings("restricted") // the segment spans exactly the array's own elements
+    static MemorySegment of(INDArray arr) {
+        long[] shape = arr.shape();
+        long[] stride = arr.stride();
+        long last = 0;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] > 1) {
+                if (stride[i] < 0) {
+                    return null;
+                }
+                last += (shape[i] - 1) * stride[i];
+            }
+        }
+        // NOTE: distinct elements reach distinct offsets in ND4J arrays (no zero strides on size > 1
+        // dimensions except broadcasts, which never fill their span), so span == length means dense.
+        if (last + 1 != arr.length()) {
+            return null;
+        }
+        return MemorySegment.ofAddress(NativeArrays.address(arr)).reinterpret(arr.length() * arr.dataType().width());
+    }
+}
