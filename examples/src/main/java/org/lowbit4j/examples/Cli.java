@@ -14,6 +14,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
 import org.lowbit4j.autograd.Tensor;
 import org.lowbit4j.datasets.TokenBatch;
 import org.lowbit4j.datasets.instruct.InstructionDataset;
+import org.lowbit4j.mixedprec.LossScaler;
 import org.lowbit4j.optim.AdamW;
 import org.lowbit4j.optim.AdamW4bit;
 import org.lowbit4j.optim.AdamW8bit;
@@ -43,6 +44,27 @@ final class Cli {
                 return it.next();
             }
         };
+    }
+
+    /**
+     * One row of {@code metrics.jsonl}.
+     *
+     * @param gradNorm the gradient norm before clipping, NaN for a step skipped on inf/NaN gradients
+     * @param scaler the loss scaler, or null
+     * @return {step, loss, lr, tokens_per_s, grad_norm or skipped: true, loss_scale when scaled}
+     */
+    static ObjectNode metricsRow(int step, double loss, double lr, double tokensPerSecond, double gradNorm,
+            LossScaler scaler) {
+        ObjectNode row = object().put("step", step).put("loss", loss).put("lr", lr).put("tokens_per_s", tokensPerSecond);
+        if (Double.isNaN(gradNorm)) {
+            row.put("skipped", true);
+        } else {
+            row.put("grad_norm", gradNorm);
+        }
+        if (scaler != null) {
+            row.put("loss_scale", scaler.scale());
+        }
+        return row;
     }
 
     /** The optimizers the commands offer. */

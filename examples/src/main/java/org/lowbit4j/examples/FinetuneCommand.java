@@ -26,7 +26,6 @@ import org.lowbit4j.models.Llama;
 import org.lowbit4j.models.Llama2cFormat;
 import org.lowbit4j.mixedprec.LossScaler;
 import org.lowbit4j.mixedprec.MixedPrecision;
-import org.lowbit4j.mixedprec.fp8.Fp8Policy;
 import org.lowbit4j.models.eval.Perplexity;
 import org.lowbit4j.optim.LrSchedule;
 import org.lowbit4j.optim.Optimizer;
@@ -118,7 +117,6 @@ final class FinetuneCommand implements Callable<Integer> {
                 (scaler != null ? scaler.scale(loss) : loss).backward();
                 // unscale, clip, step; a step with inf/NaN gradients is skipped (the scaler logs it): norm NaN
                 double norm = MixedPrecision.unscaleClipStep(scaler, opt, 1.0);
-                boolean finite = !Double.isNaN(norm);
                 opt.zeroGrad();
                 if (step % 10 == 9) {
                     // NOTE: ND4J frees native buffers only when their Java wrappers are collected, and a
@@ -129,17 +127,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 tokens += (long) b.batchSize() * b.seqLen();
                 double lossValue = loss.value().getDouble(0);
                 double tps = tokens / ((System.nanoTime() - start) / 1e9);
-                ObjectNode row = Cli.object().put("step", step).put("loss", lossValue).put("lr", opt.lr())
-                        .put("tokens_per_s", tps);
-                if (finite) {
-                    row.put("grad_norm", norm);
-                } else {
-                    row.put("skipped", true);
-                }
-                if (scaler != null) {
-                    row.put("loss_scale", scaler.scale());
-                }
-                metrics.println(row);
+                metrics.println(Cli.metricsRow(step, lossValue, opt.lr(), tps, norm, scaler));
                 bar.step();
                 bar.setExtraMessage(String.format(" loss %.4f lr %.2e %.0f tok/s", lossValue, opt.lr(), tps));
             }
@@ -153,13 +141,7 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         Path adapterDir = out.resolve("adapter");
         LoraAdapters.save(llama, adapterDir);
-        opt.save(out.resolve("optimizer.state"));
-        if (scaler != null) {
-            scaler.save(out.resolve("loss_scaler.json"));
-        }
-        if (policy instanceof Fp8Policy fp8) {
-            fp8.save(out.resolve("fp8_state.json"));
-        }
+        TrainingState.save(out, opt, scaler, policy, steps);
         Llama merged = LoraAdapters.merge(llama);
         Path v0 = out.resolve("merged.bin");
         Path v2 = out.resolve("merged-q8.bin");

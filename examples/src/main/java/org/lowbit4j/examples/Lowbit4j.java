@@ -42,7 +42,9 @@ public final class Lowbit4j implements Runnable {
         int code = commandLine()
                 .setExecutionExceptionHandler((ex, cmd, parsed) -> {
                     // A clear one-line error for bad input; the stack trace only with -Dlowbit4j.debug=true.
-                    cmd.getErr().println("lowbit4j " + cmd.getCommandName() + ": " + ex.getMessage());
+                    String why = ex instanceof java.nio.file.NoSuchFileException nf ? "file not found: " + nf.getFile()
+                            : ex.getMessage();
+                    cmd.getErr().println("lowbit4j " + cmd.getCommandName() + ": " + why);
                     if (Boolean.getBoolean("lowbit4j.debug")) {
                         ex.printStackTrace(cmd.getErr());
                     }

@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
@@ -19,7 +20,6 @@ import org.lowbit4j.models.Llama2cFormat;
 import org.lowbit4j.models.LlamaConfig;
 import org.lowbit4j.mixedprec.LossScaler;
 import org.lowbit4j.mixedprec.MixedPrecision;
-import org.lowbit4j.mixedprec.fp8.Fp8Policy;
 import org.lowbit4j.models.eval.Perplexity;
 import org.lowbit4j.optim.LrSchedule;
 import org.lowbit4j.optim.Optimizer;
@@ -52,6 +52,10 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw | adamw8bit | adamw4bit | sgd")
     Cli.OptimizerKind optimizerKind;
     @Option(names = "--seed", defaultValue = "1337") long seed;
+    @Option(names = "--resume", description = "continue the run whose output directory this is, up to --steps in total")
+    Path resume;
+    @Option(names = "--stop-after", description = "checkpoint and stop after this many steps (of --steps); --resume continues")
+    Integer stopAfter;
     @Mixin PrecisionOptions precision;
 
     @Override
@@ -65,7 +69,12 @@ final class PretrainCommand implements Callable<Integer> {
         int hid = hidden != null ? hidden : ((8 * dim / 3 + 31) / 32) * 32;
         LlamaConfig config = new LlamaConfig(dim, hid, layers, heads, kvHeads != null ? kvHeads : heads,
                 tok.vocabSize(), seq, true);
-        Llama model = Llama.random(config, DataType.FLOAT, seed);
+        Llama model = resume == null ? Llama.random(config, DataType.FLOAT, seed)
+                : Llama2cFormat.read(resume.resolve("model.bin"), DataType.FLOAT);
+        if (!model.config().equals(config)) {
+            throw new IllegalArgumentException("--resume: " + resume.resolve("model.bin") + " has config "
+                    + model.config() + ", the options give " + config);
+        }
         List<Tensor> params = model.trainableParameters();
         Optimizer opt = Cli.optimizer(optimizerKind, params, lr, weightDecay);
         LrSchedule schedule = new LrSchedule.WarmupCosine(lr, lr / 10, Math.min(warmup, steps), steps);
@@ -73,14 +82,20 @@ final class PretrainCommand implements Callable<Integer> {
         Autocast.Policy policy = precision.policy(model);
         LossScaler scaler = precision.scaler();
         System.err.println("lowbit4j pretrain: " + policy + (scaler != null ? ", " + scaler : ""));
+        int first = resume == null ? 0 : TrainingState.restore(resume, opt, scaler, policy);
+        int last = stopAfter == null ? steps : Math.min(steps, stopAfter);
+        for (int i = 0; i < first; i++) {
+            batches.next(); // the batches the resumed run already trained on
+        }
         Files.createDirectories(out);
         Path metricsFile = out.resolve("metrics.jsonl");
 
         long tokens = 0;
         long start = System.nanoTime();
-        try (PrintWriter metrics = new PrintWriter(Files.newBufferedWriter(metricsFile));
+        try (PrintWriter metrics = new PrintWriter(Files.newBufferedWriter(metricsFile, StandardOpenOption.CREATE,
+                first > 0 ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE));
                 ProgressBar bar = Cli.progress("pretrain", steps)) {
-            for (int step = 0; step < steps; step++) {
+            for (int step = first; step < last; step++) {
                 // lr
                 opt.setLr(schedule.lr(step));
                 // forward (products in the working precision) / backward (on the scaled loss)
@@ -92,7 +107,6 @@ final class PretrainCommand implements Callable<Integer> {
                 (scaler != null ? scaler.scale(loss) : loss).backward();
                 // unscale, clip, step; a step with inf/NaN gradients is skipped (the scaler logs it): norm NaN
                 double norm = MixedPrecision.unscaleClipStep(scaler, opt, clip);
-                boolean finite = !Double.isNaN(norm);
                 opt.zeroGrad();
                 if (step % 10 == 9) {
                     // NOTE: ND4J frees native buffers only when their Java wrappers are collected, and a
@@ -103,42 +117,25 @@ final class PretrainCommand implements Callable<Integer> {
                 tokens += (long) batch * seq;
                 double lossValue = loss.value().getDouble(0);
                 double tps = tokens / ((System.nanoTime() - start) / 1e9);
-                ObjectNode row = Cli.object().put("step", step).put("loss", lossValue).put("lr", opt.lr())
-                        .put("tokens_per_s", tps);
-                if (finite) {
-                    row.put("grad_norm", norm);
-                } else {
-                    row.put("skipped", true);
-                }
-                if (scaler != null) {
-                    row.put("loss_scale", scaler.scale());
-                }
-                metrics.println(row);
+                metrics.println(Cli.metricsRow(step, lossValue, opt.lr(), tps, norm, scaler));
                 bar.step();
                 bar.setExtraMessage(String.format(" loss %.4f lr %.2e %.0f tok/s", lossValue, opt.lr(), tps));
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
 
-        // ---- eval and checkpoint
+        // ---- checkpoint (the fp32 master weights, then the state --resume needs), then eval
+        Path modelFile = out.resolve("model.bin");
+        Path tokFile = out.resolve("tokenizer.bin");
+        Llama2cFormat.writeV0(model, modelFile);
+        TrainingState.save(out, opt, scaler, policy, last);
+        Files.copy(tokenizer, tokFile, StandardCopyOption.REPLACE_EXISTING);
         Perplexity.Result val;
         try (var ac = Autocast.enable(policy)) { // evaluated in the precision it trained in
             val = Perplexity.evaluate(model, ds.validationTokens(), seq);
         }
-        Path modelFile = out.resolve("model.bin");
-        Path tokFile = out.resolve("tokenizer.bin");
-        Llama2cFormat.writeV0(model, modelFile); // the fp32 master weights
-        // the rest of the training state: optimizer moments, loss scale, FP8 amax histories and scales
-        opt.save(out.resolve("optimizer.state"));
-        if (scaler != null) {
-            scaler.save(out.resolve("loss_scaler.json"));
-        }
-        if (policy instanceof Fp8Policy fp8) {
-            fp8.save(out.resolve("fp8_state.json"));
-        }
-        Files.copy(tokenizer, tokFile, StandardCopyOption.REPLACE_EXISTING);
         ObjectNode result = Cli.object().put("val_ppl_after", val.perplexity()).put("val_tokens", val.tokens())
-                .put("steps", steps).put("tokens_per_s", tokens / seconds).put("optimizer", optimizerKind.name())
+                .put("steps", last).put("tokens_per_s", tokens / seconds).put("optimizer", optimizerKind.name())
                 .put("precision", precision.precision.name()).put("skipped_steps", scaler != null ? scaler.skippedSteps() : 0)
                 .put("optimizer_state_bytes", opt.stateBytes()).put("parameters", model.parameterCount())
                 .put("model", modelFile.toString()).put("tokenizer", tokFile.toString())

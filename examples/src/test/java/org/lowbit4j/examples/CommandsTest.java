@@ -147,6 +147,34 @@ class CommandsTest {
         assertTrue(r.stderr().contains("--loss-scale"), r.stderr());
     }
 
+    @Test
+    void resumedPretrainEndsWithTheSameModelBytesAsAnUninterruptedRun(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        String tok = SharedData.file("models/tok512.bin").toString();
+        String data = SharedData.file("text/tinystories_sample.txt").toString();
+        for (String precision : new String[] {"fp16", "fp8"}) {
+            String[] common = {"pretrain", "--tokenizer", tok, "--data", data, "--dim", "32", "--layers", "1", "--heads",
+                "2", "--seq", "32", "--batch", "4", "--warmup", "2", "--precision", precision, "--fp8-amax-history", "3"};
+            Path straight = dir.resolve(precision + "-straight");
+            Run r = run(concat(common, "--steps", "8", "--out", straight.toString()));
+            assertEquals(0, r.code(), r.stderr());
+            Path split = dir.resolve(precision + "-split");
+            r = run(concat(common, "--steps", "8", "--stop-after", "4", "--out", split.toString()));
+            assertEquals(0, r.code(), r.stderr());
+            r = run(concat(common, "--steps", "8", "--out", split.toString(), "--resume", split.toString()));
+            assertEquals(0, r.code(), r.stderr());
+            assertArrayEquals(Files.readAllBytes(straight.resolve("model.bin")), Files.readAllBytes(split.resolve("model.bin")),
+                    precision + ": 4 + 4 resumed steps must equal 8 steps");
+            assertEquals(8, Files.readAllLines(split.resolve("metrics.jsonl")).size());
+        }
+        // resuming with another precision is refused, naming the file
+        Path fp16 = dir.resolve("fp16-split");
+        Run bad = run("pretrain", "--tokenizer", tok, "--data", data, "--dim", "32", "--layers", "1", "--heads", "2",
+                "--seq", "32", "--batch", "4", "--steps", "9", "--out", fp16.toString(), "--resume", fp16.toString());
+        assertEquals(1, bad.code());
+        assertTrue(bad.stderr().contains("trainer.json") && bad.stderr().contains("loss_scaler"), bad.stderr());
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] c = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
