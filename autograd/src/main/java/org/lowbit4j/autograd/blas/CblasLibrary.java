@@ -24,10 +24,14 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * @param kind {@code system}, {@code bundled} or {@code path}
  * @param location the file (or soname) it was loaded from
  * @param info version, detected core and thread count, as far as the library reports them
+ * @param sgemm {@code cblas_sgemm}
+ * @param dgemm {@code cblas_dgemm}
+ * @param getNumThreads {@code openblas_get_num_threads}, or null for a library without it
+ * @param setNumThreads {@code openblas_set_num_threads}, or null for a library without it
  */
 @SuppressWarnings("restricted")
-public record CblasLibrary(String kind, String location, String info, MethodHandle sgemm, MethodHandle dgemm)
-        implements BlasBackend {
+public record CblasLibrary(String kind, String location, String info, MethodHandle sgemm, MethodHandle dgemm,
+        MethodHandle getNumThreads, MethodHandle setNumThreads) implements BlasBackend {
     static final int ROW_MAJOR = 101;
     static final int NO_TRANS = 111;
     static final int TRANS = 112;
@@ -63,7 +67,11 @@ public record CblasLibrary(String kind, String location, String info, MethodHand
         MethodHandle d = lookup.find("cblas_dgemm").map(p -> linker.downcallHandle(p, FunctionDescriptor.ofVoid(
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE,
                 ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT))).orElse(null);
-        return new CblasLibrary(kind, location, openBlasInfo(lookup, linker), s, d);
+        MethodHandle get = lookup.find("openblas_get_num_threads")
+                .map(p -> linker.downcallHandle(p, FunctionDescriptor.of(JAVA_INT))).orElse(null);
+        MethodHandle set = lookup.find("openblas_set_num_threads")
+                .map(p -> linker.downcallHandle(p, FunctionDescriptor.ofVoid(JAVA_INT))).orElse(null);
+        return new CblasLibrary(kind, location, openBlasInfo(lookup, linker), s, d, get, set);
     }
 
     private static String openBlasInfo(SymbolLookup lookup, Linker linker) {
@@ -119,6 +127,29 @@ public record CblasLibrary(String kind, String location, String info, MethodHand
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("cblas gemm failed", t);
+        }
+    }
+
+    /** @return the library's thread count, or 0 if it cannot report and change it */
+    int threads() {
+        if (getNumThreads == null || setNumThreads == null) {
+            return 0;
+        }
+        try {
+            return (int) getNumThreads.invokeExact();
+        } catch (Throwable t) {
+            return 0;
+        }
+    }
+
+    /** Sets the library's thread count (all callers); a no-op without {@code openblas_set_num_threads}. */
+    void threads(int n) {
+        if (setNumThreads != null) {
+            try {
+                setNumThreads.invokeExact(n);
+            } catch (Throwable t) {
+                throw new IllegalStateException("openblas_set_num_threads failed", t);
+            }
         }
     }
 }

@@ -169,6 +169,82 @@ public final class Gemm {
         return c;
     }
 
+    // ---- many small products at once ----
+
+    private static final int CORES = Runtime.getRuntime().availableProcessors();
+    private static final java.util.concurrent.ExecutorService WORKERS = CORES < 2 ? null
+            : java.util.concurrent.Executors.newFixedThreadPool(CORES - 1, r -> {
+                Thread th = new Thread(r, "lowbit4j-gemm-batch");
+                th.setDaemon(true);
+                return th;
+            });
+    private static final Object PARALLEL_REGION = new Object();
+
+    /**
+     * Runs {@code body.accept(i)} for every i in [0, n), spread over the available processors in contiguous
+     * chunks, with the BLAS library held at one thread meanwhile: many small products run faster side by side
+     * than one after another each split over the cores (OpenBLAS's thread handoff costs more than a 256 x 256 x 48
+     * product). Each i must write outputs no other i touches; then the results do not depend on how the range was
+     * split. Falls back to a plain loop on one core or when the library's threads cannot be set.
+     *
+     * @param n the number of independent items
+     * @param body the work of one item (may call {@link #gemm} and any other thread-safe code)
+     * @throws RuntimeException whatever body throws (the first one)
+     */
+    public static void forEachParallel(long n, java.util.function.LongConsumer body) {
+        if (n < 2 || WORKERS == null || !(backend() instanceof CblasLibrary lib) || lib.threads() < 1) {
+            for (long i = 0; i < n; i++) {
+                body.accept(i);
+            }
+            return;
+        }
+        synchronized (PARALLEL_REGION) {
+            int before = lib.threads();
+            lib.threads(1);
+            try {
+                int chunks = (int) Math.min(CORES, n);
+                var futures = new java.util.ArrayList<java.util.concurrent.Future<?>>();
+                for (int c = 1; c < chunks; c++) {
+                    long from = n * c / chunks;
+                    long to = n * (c + 1) / chunks;
+                    futures.add(WORKERS.submit(() -> {
+                        for (long i = from; i < to; i++) {
+                            body.accept(i);
+                        }
+                    }));
+                }
+                RuntimeException failure = null;
+                try {
+                    for (long i = 0; i < n / chunks; i++) {
+                        body.accept(i);
+                    }
+                } catch (RuntimeException e) {
+                    failure = e;
+                }
+                // every chunk finishes before this returns (or throws): none may write after the caller moves on
+                for (var f : futures) {
+                    try {
+                        f.get();
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        if (failure == null) {
+                            failure = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        if (failure == null) {
+                            failure = new IllegalStateException("interrupted while waiting for batched products", e);
+                        }
+                    }
+                }
+                if (failure != null) {
+                    throw failure;
+                }
+            } finally {
+                lib.threads(before);
+            }
+        }
+    }
+
     // ---- bf16 ----
 
     /** @return a one-line description of how bf16 products run, resolving (and logging) it on first use */
@@ -406,9 +482,11 @@ public final class Gemm {
         long sa = a.stride(0);
         long sb = b.stride(0);
         long sc = target.stride(0);
-        for (long i = 0; i < bt; i++) {
-            call(lib, la, transA, lb, transB, lc, alpha, beta, m, n, k, i * sa, i * sb, i * sc, c.dataType());
-        }
+        MatrixLayout fa = la;
+        MatrixLayout fb = lb;
+        MatrixLayout fc = lc;
+        DataType type = c.dataType();
+        forEachParallel(bt, i -> call(lib, fa, transA, fb, transB, fc, alpha, beta, m, n, k, i * sa, i * sb, i * sc, type));
         if (target != c) {
             c.assign(target);
         }

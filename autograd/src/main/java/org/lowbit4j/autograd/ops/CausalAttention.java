@@ -68,7 +68,9 @@ public final class CausalAttention extends Function {
         }
         long group = h / kv;
         Buf p = Buf.of(probs);
-        for (long b = 0; b < bs; b++) {
+        // The batch entries are independent (each writes its own slices of probs and out), so they run side
+        // by side on the cores; the results do not depend on how they are split.
+        Gemm.forEachParallel(bs, b -> {
             for (long hi = 0; hi < h; hi++) {
                 long ki = hi / group;
                 INDArray s = square(probs, b, hi);
@@ -76,7 +78,7 @@ public final class CausalAttention extends Function {
                 causalSoftmax(p, (b * h + hi) * t * t, t);
                 Gemm.gemm(s, false, head(v, b, ki), false, head(out, b, hi), 1.0, 0.0);
             }
-        }
+        });
         Reference.reachabilityFence(p);
         if (!needsGrad(0) && !needsGrad(1) && !needsGrad(2)) {
             release();
@@ -105,10 +107,11 @@ public final class CausalAttention extends Function {
         if (t == 0 || d == 0) {
             return new INDArray[] {dq, dk, dv};
         }
-        INDArray dp = ScratchPool.take(probs.dataType(), t, t); // [T, T]
         Buf bp = Buf.of(probs);
-        Buf bdp = Buf.of(dp);
-        for (long b = 0; b < bs; b++) {
+        // Batch entries run side by side (each writes its own slices of dq, dk, dv), each with its own dP scratch.
+        Gemm.forEachParallel(bs, b -> {
+            INDArray dp = ScratchPool.take(probs.dataType(), t, t); // [T, T]
+            Buf bdp = Buf.of(dp);
             for (long hi = 0; hi < h; hi++) {
                 long ki = hi / group;
                 double accumulate = hi % group == 0 ? 0.0 : 1.0; // beta: first query head of the group writes
@@ -128,10 +131,10 @@ public final class CausalAttention extends Function {
                     }
                 }
             }
-        }
+            Reference.reachabilityFence(bdp);
+            ScratchPool.give(dp);
+        });
         Reference.reachabilityFence(bp);
-        Reference.reachabilityFence(bdp);
-        ScratchPool.give(dp);
         return new INDArray[] {dq, dk, dv};
     }
 
