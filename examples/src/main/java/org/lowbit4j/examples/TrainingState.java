@@ -2,10 +2,11 @@ package org.lowbit4j.examples;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import org.lowbit4j.autograd.Autocast;
+import org.lowbit4j.datasets.AtomicFiles;
 import org.lowbit4j.mixedprec.LossScaler;
 import org.lowbit4j.mixedprec.fp8.Fp8Policy;
 import org.lowbit4j.optim.Optimizer;
@@ -34,11 +35,9 @@ final class TrainingState {
         if (policy instanceof Fp8Policy fp8) {
             fp8.save(dir.resolve("fp8_state.json"));
         }
-        Path file = dir.resolve("trainer.json");
-        Path tmp = dir.resolve("trainer.json.tmp");
-        Files.writeString(tmp, Cli.object().put("format", FORMAT).put("steps_done", stepsDone)
-                .put("loss_scaler", scaler != null).put("fp8", policy instanceof Fp8Policy) + "\n");
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        String json = Cli.object().put("format", FORMAT).put("steps_done", stepsDone)
+                .put("loss_scaler", scaler != null).put("fp8", policy instanceof Fp8Policy) + "\n";
+        AtomicFiles.write(dir.resolve("trainer.json"), out -> out.write(json.getBytes(StandardCharsets.UTF_8)));
     }
 
     /**

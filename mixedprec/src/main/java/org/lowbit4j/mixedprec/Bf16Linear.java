@@ -1,9 +1,9 @@
 package org.lowbit4j.mixedprec;
 
-import java.util.Arrays;
 import org.lowbit4j.autograd.Function;
 import org.lowbit4j.autograd.blas.Gemm;
 import org.lowbit4j.autograd.formats.Bf16Arrays;
+import org.lowbit4j.autograd.ops.Linear;
 import org.lowbit4j.autograd.ops.ScratchPool;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -29,10 +29,7 @@ public final class Bf16Linear extends Function {
     protected INDArray forward(INDArray... in) {
         xShape = in[0].shape();
         long[] ws = in[1].shape();
-        if (ws.length != 2 || xShape.length == 0 || xShape[xShape.length - 1] != ws[1]) {
-            throw new IllegalArgumentException(name() + ": input " + Arrays.toString(xShape)
-                    + " must end in the in-dimension of the weight [out, in] " + Arrays.toString(ws));
-        }
+        Linear.checkShapes(name(), xShape, ws);
         if (in[0].dataType() != DataType.FLOAT) {
             throw new IllegalArgumentException(name() + ": expected FLOAT operands, got " + in[0].dataType());
         }

@@ -48,7 +48,7 @@ public final class HalfPrecisionPolicy implements Autocast.Policy {
     public Tensor linear(Tensor x, Tensor w) {
         // NOTE: without oneDNN the BF16 GEMM widens its operands to fp32 first, slower than the composition's fp32
         // GEMM on rounded values; both give the same products.
-        if (format == HalfFormat.BF16 && fusedBf16Linear && Gemm.bf16Accelerated()) {
+        if (bf16Gemm()) {
             return new Bf16Linear().apply(x, w);               // [..., out]
         }
         return round(F.linear(round(x), round(w)));            // [..., out]
@@ -60,8 +60,7 @@ public final class HalfPrecisionPolicy implements Autocast.Policy {
      */
     @Override
     public Tensor linearCrossEntropy(Tensor x, Tensor w, INDArray targets, int ignoreIndex) {
-        boolean bf16Gemm = format == HalfFormat.BF16 && fusedBf16Linear && Gemm.bf16Accelerated();
-        return new HalfLinearCrossEntropy(format, bf16Gemm, targets, ignoreIndex).apply(x, w);
+        return new HalfLinearCrossEntropy(format, bf16Gemm(), targets, ignoreIndex).apply(x, w);
     }
 
     @Override
@@ -79,13 +78,17 @@ public final class HalfPrecisionPolicy implements Autocast.Policy {
         return round(x);
     }
 
+    /** @return whether linears run on the BF16 GEMM: BF16, fused, and oneDNN provides the GEMM */
+    private boolean bf16Gemm() {
+        return format == HalfFormat.BF16 && fusedBf16Linear && Gemm.bf16Accelerated();
+    }
+
     private Tensor round(Tensor t) {
         return new RoundToFormat(format).apply(t);
     }
 
     @Override
     public String toString() {
-        boolean fused = format == HalfFormat.BF16 && fusedBf16Linear && Gemm.bf16Accelerated();
-        return format + " autocast" + (fused ? " (linears on the BF16 GEMM: " + Gemm.bf16Backend() + ")" : "");
+        return format + " autocast" + (bf16Gemm() ? " (linears on the BF16 GEMM: " + Gemm.bf16Backend() + ")" : "");
     }
 }

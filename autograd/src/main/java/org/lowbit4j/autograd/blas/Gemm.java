@@ -399,22 +399,13 @@ public final class Gemm {
     private static void oneDnn(OneDnnLibrary lib, boolean bf16, INDArray a, boolean transA, INDArray b,
             boolean transB, INDArray c, float alpha, float beta, long bt, long m, long n, long k) {
         int first = c.rank() - 2;
-        MatrixLayout la = MatrixLayout.of(a, first);
-        if (la == null) {
-            a = a.dup('c');
-            la = MatrixLayout.of(a, first);
-        }
-        MatrixLayout lb = MatrixLayout.of(b, first);
-        if (lb == null) {
-            b = b.dup('c');
-            lb = MatrixLayout.of(b, first);
-        }
-        INDArray target = c;
-        MatrixLayout lc = MatrixLayout.of(c, first);
-        if (lc == null || overlaps(c, a) || overlaps(c, b) || (bt > 1 && c.stride(0) < matrixSpan(c))) {
-            target = beta == 0f ? Nd4j.createUninitialized(c.dataType(), c.shape(), 'c') : c.dup('c');
-            lc = MatrixLayout.of(target, first);
-        }
+        Prepared p = Prepared.of(a, b, c, bt, beta);
+        a = p.a();
+        b = p.b();
+        INDArray target = p.target();
+        MatrixLayout la = p.la();
+        MatrixLayout lb = p.lb();
+        MatrixLayout lc = p.lc();
         long wa = a.dataType().width();
         long sa = first == 0 ? 0 : a.stride(0) * wa;
         long sb = first == 0 ? 0 : b.stride(0) * wa;
@@ -432,63 +423,66 @@ public final class Gemm {
                 lib.gemm(bf16, !tb, !ta, n, m, k, alpha, pb, lb.ld(), pa, la.ld(), beta, pc, lc.ld());
             }
         }
-        if (target != c) {
-            c.assign(target);
-        }
+        p.finish(c);
     }
 
     // ---- CBLAS path ----
 
     private static void cblas(CblasLibrary lib, INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
             double alpha, double beta, int m, int n, int k) {
-        MatrixLayout la = MatrixLayout.of(a, 0);
-        if (la == null) {
-            a = a.dup('c');
-            la = MatrixLayout.of(a, 0);
-        }
-        MatrixLayout lb = MatrixLayout.of(b, 0);
-        if (lb == null) {
-            b = b.dup('c');
-            lb = MatrixLayout.of(b, 0);
-        }
-        MatrixLayout lc = MatrixLayout.of(c, 0);
-        if (lc == null || overlaps(c, a) || overlaps(c, b)) {
-            INDArray tmp = beta == 0.0 ? Nd4j.createUninitialized(c.dataType(), c.shape(), 'c') : c.dup('c');
-            call(lib, la, transA, lb, transB, MatrixLayout.of(tmp, 0), alpha, beta, m, n, k, 0, 0, 0, c.dataType());
-            c.assign(tmp);
-            return;
-        }
-        call(lib, la, transA, lb, transB, lc, alpha, beta, m, n, k, 0, 0, 0, c.dataType());
+        Prepared p = Prepared.of(a, b, c, 1, beta);
+        call(lib, p.la(), transA, p.lb(), transB, p.lc(), alpha, beta, m, n, k, 0, 0, 0, c.dataType());
+        p.finish(c);
     }
 
     private static void cblasBatched(CblasLibrary lib, INDArray a, boolean transA, INDArray b, boolean transB,
             INDArray c, double alpha, double beta, long bt, int m, int n, int k) {
-        MatrixLayout la = MatrixLayout.of(a, 1);
-        if (la == null) {
-            a = a.dup('c');
-            la = MatrixLayout.of(a, 1);
-        }
-        MatrixLayout lb = MatrixLayout.of(b, 1);
-        if (lb == null) {
-            b = b.dup('c');
-            lb = MatrixLayout.of(b, 1);
-        }
-        INDArray target = c;
-        MatrixLayout lc = MatrixLayout.of(c, 1);
-        if (lc == null || overlaps(c, a) || overlaps(c, b) || (bt > 1 && c.stride(0) < matrixSpan(c))) {
-            target = beta == 0.0 ? Nd4j.createUninitialized(c.dataType(), c.shape(), 'c') : c.dup('c');
-            lc = MatrixLayout.of(target, 1);
-        }
-        long sa = a.stride(0);
-        long sb = b.stride(0);
-        long sc = target.stride(0);
-        MatrixLayout fa = la;
-        MatrixLayout fb = lb;
-        MatrixLayout fc = lc;
+        Prepared p = Prepared.of(a, b, c, bt, beta);
+        long sa = p.a().stride(0);
+        long sb = p.b().stride(0);
+        long sc = p.target().stride(0);
         DataType type = c.dataType();
-        forEachParallel(bt, i -> call(lib, fa, transA, fb, transB, fc, alpha, beta, m, n, k, i * sa, i * sb, i * sc, type));
-        if (target != c) {
-            c.assign(target);
+        forEachParallel(bt, i -> call(lib, p.la(), transA, p.lb(), transB, p.lc(), alpha, beta, m, n, k,
+                i * sa, i * sb, i * sc, type));
+        p.finish(c);
+    }
+
+    /**
+     * The matrices of one product as a native library sees them: an operand without a unit stride
+     * is copied to C order, and C is replaced by a C-ordered temporary when it has no unit stride,
+     * overlaps an operand, or its batch entries overlap one another.
+     *
+     * @param a the operand A to use (c-ordered copy or the original)
+     * @param target where the product is written: C itself or the temporary
+     */
+    private record Prepared(INDArray a, MatrixLayout la, INDArray b, MatrixLayout lb, INDArray target,
+            MatrixLayout lc) {
+        static Prepared of(INDArray a, INDArray b, INDArray c, long batch, double beta) {
+            int first = c.rank() - 2;
+            MatrixLayout la = MatrixLayout.of(a, first);
+            if (la == null) {
+                a = a.dup('c');
+                la = MatrixLayout.of(a, first);
+            }
+            MatrixLayout lb = MatrixLayout.of(b, first);
+            if (lb == null) {
+                b = b.dup('c');
+                lb = MatrixLayout.of(b, first);
+            }
+            INDArray target = c;
+            MatrixLayout lc = MatrixLayout.of(c, first);
+            if (lc == null || overlaps(c, a) || overlaps(c, b) || (batch > 1 && c.stride(0) < matrixSpan(c))) {
+                target = beta == 0.0 ? Nd4j.createUninitialized(c.dataType(), c.shape(), 'c') : c.dup('c');
+                lc = MatrixLayout.of(target, first);
+            }
+            return new Prepared(a, la, b, lb, target, lc);
+        }
+
+        /** Copies the temporary's product into C (nothing to do when C was written directly). */
+        void finish(INDArray c) {
+            if (target != c) {
+                c.assign(target);
+            }
         }
     }
 

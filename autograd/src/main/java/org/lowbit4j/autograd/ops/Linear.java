@@ -21,13 +21,7 @@ public final class Linear extends Function {
     protected INDArray forward(INDArray... in) {
         xShape = in[0].shape();
         long[] ws = in[1].shape();
-        if (ws.length != 2) {
-            throw new IllegalArgumentException(name() + ": weight must be [out, in], got " + Arrays.toString(ws));
-        }
-        if (xShape.length == 0 || xShape[xShape.length - 1] != ws[1]) {
-            throw new IllegalArgumentException(name() + ": input " + Arrays.toString(xShape)
-                    + " does not end in the weight's in-dimension " + ws[1] + " (weight " + Arrays.toString(ws) + ")");
-        }
+        checkShapes(name(), xShape, ws);
         long n = Shapes.count(xShape) / ws[1];
         INDArray xm = Shapes.dense(in[0]).reshape('c', n, ws[1]);
         INDArray wd = Shapes.dense(in[1]);
@@ -52,5 +46,23 @@ public final class Linear extends Function {
     protected void release() {
         x2 = null;
         w = null;
+    }
+
+    /**
+     * The shape rule of every linear primitive (this one and the mixed-precision ones).
+     *
+     * @param op the primitive's name, for the message
+     * @param x the input's shape [..., in]
+     * @param w the weight's shape [out, in]
+     * @throws IllegalArgumentException if w is not 2-D or x does not end in w's in-dimension
+     */
+    public static void checkShapes(String op, long[] x, long[] w) {
+        if (w.length != 2) {
+            throw new IllegalArgumentException(op + ": weight must be [out, in], got " + Arrays.toString(w));
+        }
+        if (x.length == 0 || x[x.length - 1] != w[1]) {
+            throw new IllegalArgumentException(op + ": input " + Arrays.toString(x)
+                    + " does not end in the weight's in-dimension " + w[1] + " (weight " + Arrays.toString(w) + ")");
+        }
     }
 }

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -19,6 +18,7 @@ import javax.imageio.ImageIO;
 import org.lowbit4j.autograd.Autocast;
 import org.lowbit4j.autograd.GradMode;
 import org.lowbit4j.autograd.Tensor;
+import org.lowbit4j.datasets.AtomicFiles;
 import org.lowbit4j.datasets.Tokenizer;
 import org.lowbit4j.mixedprec.LossScaler;
 import org.lowbit4j.mixedprec.MixedPrecision;
@@ -362,9 +362,7 @@ public final class OptimQuality {
             }
             sb.append('\n');
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, sb.toString(), StandardCharsets.UTF_8);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(file, out -> out.write(sb.toString().getBytes(StandardCharsets.UTF_8)));
     }
 
     /** A plain line chart of the validation curves (Java2D, headless). */
@@ -438,8 +436,6 @@ public final class OptimQuality {
                     ly + 4);
         }
         g.dispose();
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        ImageIO.write(img, "png", tmp.toFile());
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(file, out -> ImageIO.write(img, "png", out));
     }
 }

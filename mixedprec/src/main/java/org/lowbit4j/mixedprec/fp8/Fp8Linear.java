@@ -1,9 +1,9 @@
 package org.lowbit4j.mixedprec.fp8;
 
-import java.util.Arrays;
 import java.util.Objects;
 import org.lowbit4j.autograd.Function;
 import org.lowbit4j.autograd.blas.Gemm;
+import org.lowbit4j.autograd.ops.Linear;
 import org.lowbit4j.autograd.formats.Fp8;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -59,13 +59,7 @@ public final class Fp8Linear extends Function {
     protected INDArray forward(INDArray... in) {
         xShape = in[0].shape();
         long[] ws = in[1].shape();
-        if (ws.length != 2) {
-            throw new IllegalArgumentException(name() + ": weight must be [out, in], got " + Arrays.toString(ws));
-        }
-        if (xShape.length == 0 || xShape[xShape.length - 1] != ws[1]) {
-            throw new IllegalArgumentException(name() + ": input " + Arrays.toString(xShape)
-                    + " does not end in the weight's in-dimension " + ws[1] + " (weight " + Arrays.toString(ws) + ")");
-        }
+        Linear.checkShapes(name(), xShape, ws);
         long n = in[0].length() / ws[1];
         INDArray x2 = Fp8TensorMeta.denseFloat(name(), in[0]).reshape('c', n, ws[1]); // [N, in]
         INDArray xq = inputMeta.quantizeDequantize(x2, forwardFormat); // [N, in]
