@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
@@ -39,6 +40,8 @@ import picocli.CommandLine.Option;
  * Alpaca records, then merge and export. Validation perplexity (the {@link Perplexity} protocol) is
  * measured on the held-out split before and after: for text, the last 10% of the tokens; for Alpaca,
  * the last 10% of the records, each encoded with the prompt template and concatenated into one stream.
+ * {@code --stop-after N} saves the adapter and the training state after N steps; {@code --resume DIR}
+ * continues from them (same options otherwise) and ends exactly where an uninterrupted run ends.
  */
 @Command(name = "finetune", description = "LoRA/QLoRA fine-tuning of a llama2.c model; writes adapter, merged v0/v2 and NF4 models.")
 final class FinetuneCommand implements Callable<Integer> {
@@ -59,6 +62,10 @@ final class FinetuneCommand implements Callable<Integer> {
     Cli.OptimizerKind optimizerKind;
     @Mixin PrecisionOptions precision;
     @Option(names = "--seed", defaultValue = "42") long seed;
+    @Option(names = "--resume", description = "continue the run whose output directory this is, up to --steps in total")
+    Path resume;
+    @Option(names = "--stop-after", description = "save the adapter and state and stop after this many steps (of --steps)")
+    Integer stopAfter;
 
     @Override
     public Integer call() throws Exception {
@@ -91,6 +98,9 @@ final class FinetuneCommand implements Callable<Integer> {
         LoraConfig config = LoraConfig.of(rank, alpha);
         InjectionReport report = LoraInjector.inject(llama, config, method == Method.qlora ? BaseFormat.NF4 : BaseFormat.FP32, seed);
         System.err.println("lowbit4j finetune: " + report);
+        if (resume != null) {
+            LoraAdapters.load(llama, resume.resolve("adapter")); // the trained adapter weights replace the fresh ones
+        }
         List<Tensor> params = LoraAdapters.trainableParameters(llama);
         Optimizer opt = Cli.optimizer(optimizerKind, params, lr, 0.0);
         LrSchedule schedule = new LrSchedule.WarmupCosine(lr, lr / 10, Math.min(20, steps), steps);
@@ -98,14 +108,20 @@ final class FinetuneCommand implements Callable<Integer> {
         Autocast.Policy policy = precision.policy(llama);
         LossScaler scaler = precision.scaler();
         System.err.println("lowbit4j finetune: " + policy + (scaler != null ? ", " + scaler : ""));
+        int first = resume == null ? 0 : TrainingState.restore(resume, opt, scaler, policy);
+        int last = stopAfter == null ? steps : Math.min(steps, stopAfter);
+        for (int i = 0; i < first; i++) {
+            batches.get(); // the batches the resumed run already trained on
+        }
         Files.createDirectories(out);
         Path metricsFile = out.resolve("metrics.jsonl");
 
         long tokens = 0;
         long start = System.nanoTime();
-        try (PrintWriter metrics = new PrintWriter(Files.newBufferedWriter(metricsFile));
+        try (PrintWriter metrics = new PrintWriter(Files.newBufferedWriter(metricsFile, StandardOpenOption.CREATE,
+                first > 0 ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE));
                 ProgressBar bar = Cli.progress("finetune", steps)) {
-            for (int step = 0; step < steps; step++) {
+            for (int step = first; step < last; step++) {
                 // lr
                 opt.setLr(schedule.lr(step));
                 // forward (in the working precision) / backward (on the scaled loss)
@@ -141,7 +157,7 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         Path adapterDir = out.resolve("adapter");
         LoraAdapters.save(llama, adapterDir);
-        TrainingState.save(out, opt, scaler, policy, steps);
+        TrainingState.save(out, opt, scaler, policy, last);
         Llama merged = LoraAdapters.merge(llama);
         Path v0 = out.resolve("merged.bin");
         Path v2 = out.resolve("merged-q8.bin");
@@ -155,7 +171,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
         ObjectNode result = Cli.object().put("val_ppl_before", before.perplexity()).put("val_ppl_after", after.perplexity())
                 .put("val_ppl_merged_v0", pplMerged).put("val_ppl_v2_int8", pplV2).put("val_ppl_nf4", pplNf4)
-                .put("val_tokens", after.tokens()).put("steps", steps).put("tokens_per_s", tokens / seconds)
+                .put("val_tokens", after.tokens()).put("steps", last).put("tokens_per_s", tokens / seconds)
                 .put("method", method.name()).put("trainable_parameters", report.trainableParameters())
                 .put("frozen_bytes_per_weight", report.baseBytesPerParameter()).put("optimizer", optimizerKind.name())
                 .put("precision", precision.precision.name()).put("skipped_steps", scaler != null ? scaler.skippedSteps() : 0)

@@ -175,6 +175,30 @@ class CommandsTest {
         assertTrue(bad.stderr().contains("trainer.json") && bad.stderr().contains("loss_scaler"), bad.stderr());
     }
 
+    @Test
+    void resumedFinetuneEndsWithTheSameAdapterBytesAsAnUninterruptedRun(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        String[] common = {"finetune", "--model", SharedData.file("models/stories260K.bin").toString(), "--tokenizer",
+            SharedData.file("models/tok512.bin").toString(), "--data",
+            SharedData.file("text/tinystories_sample.txt").toString(), "--seq", "32", "--batch", "2", "--rank", "2",
+            "--optimizer", "adamw8bit", "--precision", "fp16", "--steps", "6"};
+        Path straight = dir.resolve("straight");
+        Run r = run(concat(common, "--out", straight.toString()));
+        assertEquals(0, r.code(), r.stderr());
+        Path split = dir.resolve("split");
+        r = run(concat(common, "--stop-after", "3", "--out", split.toString()));
+        assertEquals(0, r.code(), r.stderr());
+        assertEquals(3, new ObjectMapper().readTree(r.out().strip()).get("steps").asInt());
+        r = run(concat(common, "--out", split.toString(), "--resume", split.toString()));
+        assertEquals(0, r.code(), r.stderr());
+        String weights = "adapter/adapter_model.bin";
+        assertArrayEquals(Files.readAllBytes(straight.resolve(weights)), Files.readAllBytes(split.resolve(weights)),
+                "3 + 3 resumed steps must give the adapter of 6 steps");
+        assertArrayEquals(Files.readAllBytes(straight.resolve("loss_scaler.json")),
+                Files.readAllBytes(split.resolve("loss_scaler.json")));
+        assertEquals(6, Files.readAllLines(split.resolve("metrics.jsonl")).size());
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] c = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);

@@ -42,8 +42,12 @@ public enum HalfFormat {
      * @return a new C-ordered array holding x rounded to this format
      */
     public INDArray round(INDArray x) {
-        INDArray out = x.dup('c');
-        roundInPlace(out);
-        return out;
+        if (x.dataType() != DataType.FLOAT) {
+            throw new IllegalArgumentException(this + " rounding needs a FLOAT array, got " + x.dataType());
+        }
+        return switch (this) {
+            case BF16 -> Bf16.rounded(x);
+            case FP16 -> Fp16.rounded(x);
+        };
     }
 }

@@ -4,6 +4,7 @@ import org.lowbit4j.autograd.Autocast;
 import org.lowbit4j.autograd.F;
 import org.lowbit4j.autograd.Tensor;
 import org.lowbit4j.autograd.blas.Gemm;
+import org.lowbit4j.autograd.ops.Bf16CausalAttention;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -17,7 +18,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>BF16 linears run as one {@link Bf16Linear} op on a BF16 GEMM (AVX512-BF16 / AMX where oneDNN finds them); it
  * gives the same products as the composition (both are exact in fp32) and differs only in summation order. Attention
- * rounds q, k, v and its output; the scores and softmax inside stay fp32 (as in a fused GPU attention kernel).
+ * rounds q, k, v and its output; the scores and softmax inside stay fp32 (as in a fused GPU attention kernel); on
+ * the BF16 GEMM its products run in bf16 too ({@link Bf16CausalAttention}).
  */
 public final class HalfPrecisionPolicy implements Autocast.Policy {
     private final HalfFormat format;
@@ -68,8 +70,16 @@ public final class HalfPrecisionPolicy implements Autocast.Policy {
         return round(F.matmul(round(a), round(b)));
     }
 
+    /**
+     * With the BF16 GEMM and as many key/value heads as query heads: one {@link Bf16CausalAttention} (its products
+     * on the BF16 GEMM, P and dS rounded to bf16 as in a fused GPU kernel). Otherwise (FP16, grouped-query heads,
+     * no BF16 GEMM) rounding nodes around the fp32 attention.
+     */
     @Override
     public Tensor causalAttention(Tensor q, Tensor k, Tensor v) {
+        if (bf16Gemm() && java.util.Arrays.equals(q.value().shape(), k.value().shape())) {
+            return new Bf16CausalAttention().apply(q, k, v);                   // [B, T, H, D]
+        }
         return round(F.causalAttention(round(q), round(k), round(v))); // [B, T, H, D]
     }
 

@@ -20,6 +20,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *       fallback. Without those instructions oneDNN emulates bf16 and is no faster than fp32;</li>
  *   <li>{@code onednn}: oneDNN whenever it loads, whatever the CPU (falls back, with a WARN, if it
  *       cannot be loaded);</li>
+ *   <li>{@code onednn-gemm}: as {@code onednn}, but every product on {@code dnnl_gemm_bf16bf16f32}, never on
+ *       the matmul primitive ({@link OneDnnMatmul}; for comparisons);</li>
  *   <li>{@code fallback}: widen both operands to fp32 (exact) and call the fp32 {@link Gemm#gemm}.</li>
  * </ul>
  * {@value #THREADS_PROPERTY} sets the OpenMP threads oneDNN uses per call (see {@link OneDnnLibrary}
@@ -58,13 +60,13 @@ public final class Bf16GemmBackends {
         switch (s) {
             case "fallback":
                 return null;
-            case "onednn": {
+            case "onednn", "onednn-gemm": {
                 OneDnnLibrary lib = oneDnn();
                 if (lib == null) {
-                    LOG.warn("{}=onednn requested but libdnnl was not found or did not load; using the fp32 fallback",
-                            PROPERTY);
+                    LOG.warn("{}={} requested but libdnnl was not found or did not load; using the fp32 fallback",
+                            PROPERTY, s);
                 }
-                return lib;
+                return lib == null || s.equals("onednn") ? lib : lib.withoutMatmul();
             }
             case "auto":
                 return cpuHasBf16() ? oneDnn() : null;
@@ -78,6 +80,15 @@ public final class Bf16GemmBackends {
     static synchronized OneDnnLibrary oneDnn() {
         if (!searched) {
             oneDnn = findOneDnn();
+            if (oneDnn != null && oneDnn.matmul() != null) {
+                try {
+                    selfTest(oneDnn, true);
+                } catch (IllegalStateException e) {
+                    LOG.warn("oneDNN matmul primitive failed its self-test ({}); using dnnl_gemm_bf16bf16f32 only",
+                            e.getMessage());
+                    oneDnn = oneDnn.withoutMatmul();
+                }
+            }
             searched = true;
         }
         return oneDnn;
@@ -131,7 +142,7 @@ public final class Bf16GemmBackends {
                         continue;
                     }
                     try {
-                        selfTest(lib);
+                        selfTest(lib, false);
                         return lib;
                     } catch (IllegalStateException e) {
                         // expected on CPUs without AVX-512 (oneDNN 2.x has no bf16 GEMM there): not a warning
@@ -147,9 +158,10 @@ public final class Bf16GemmBackends {
      * A 2x2x2 product on known values, so that a library whose signature differs (another major
      * version) is rejected at load time instead of corrupting memory later.
      *
+     * @param matmul test the matmul primitive instead of the gemm entry point
      * @throws IllegalStateException if the result is wrong or the call fails
      */
-    private static void selfTest(OneDnnLibrary lib) {
+    private static void selfTest(OneDnnLibrary lib, boolean matmul) {
         try (var arena = java.lang.foreign.Arena.ofConfined()) {
             var a = arena.allocate(8, 8);
             var b = arena.allocate(8, 8);
@@ -161,7 +173,13 @@ public final class Bf16GemmBackends {
                 b.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, i, bv[i]);
                 c.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, Float.NaN);
             }
-            lib.gemm(true, false, false, 2, 2, 2, 1f, a.address(), 2, b.address(), 2, 0f, c.address(), 2);
+            if (matmul) {
+                if (!lib.matmulBf16(1, 2, 2, 2, false, false, a.address(), 2, 0, b.address(), 2, 0, c.address(), 2, 0)) {
+                    throw new IllegalStateException("no matmul implementation for a 2x2 bf16 product");
+                }
+            } else {
+                lib.gemm(true, false, false, 2, 2, 2, 1f, a.address(), 2, b.address(), 2, 0f, c.address(), 2);
+            }
             float[] want = {19, 22, 43, 50};
             for (int i = 0; i < 4; i++) {
                 if (c.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i) != want[i]) {

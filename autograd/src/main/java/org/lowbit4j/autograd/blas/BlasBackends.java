@@ -18,7 +18,11 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>{@code auto} (default): {@code bundled}, else {@code system}, else {@code nd4j}. The
  *       bundled OpenBLAS comes first because it is always there (it ships inside ND4J's jar) and,
  *       measured on a quiet machine (BENCHMARKS.md), called directly it ran 250-310 GFLOP/s where
- *       Debian's libopenblas0-pthread 0.3.21 ran 150-160;</li>
+ *       Debian's libopenblas0-pthread 0.3.21 ran 150-160. NOTE: that was each library on its own
+ *       threads; in single-threaded bands ({@link CoreSplit}, what {@link Gemm} runs now) 0.3.21 measured
+ *       0.99-1.22x the bundled 0.3.19 per core on the stories15M shapes and 512³-2048³ (thread CPU time,
+ *       2026-11-23; up to 1.2x on the weight gradients), so {@code system} is worth a try where oneDNN
+ *       ({@link SgemmBackends}) is missing;</li>
  *   <li>{@code system}: the first CBLAS library found in the standard library directories
  *       ({@link #SYSTEM_DIRS}, names {@link #SYSTEM_NAMES}: OpenBLAS first, then BLIS), e.g. Debian's
  *       {@code libopenblas0-pthread};</li>

@@ -20,6 +20,14 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * used is decided once ({@link BlasBackends}, property {@code lowbit4j.blas}) and logged at INFO;
  * other data types, and machines without a usable library, use {@code Nd4j.gemm}.
  *
+ * <p>fp32 products of at least {@link SgemmBackends#MIN_MULTIPLY_ADDS} multiply-adds go to oneDNN's
+ * {@code dnnl_sgemm} instead where oneDNN is installed ({@link SgemmBackends}, property
+ * {@code lowbit4j.sgemm}; decided once and logged at INFO). On a CBLAS library with two or more
+ * threads, a large enough product is cut into bands of C, one per core, each a single-threaded call
+ * ({@link CoreSplit}: a fixed rule on the sizes, same bits as one call). {@link #plan} tells what a
+ * given product does; property {@value #SPLIT_PROPERTY}{@code =false} (or {@link #useCoreSplit})
+ * leaves every product to one call on the library's own threads.
+ *
  * <p>bf16 products ({@link #gemmBf16}, {@link #gemmBatchedBf16}: BFLOAT16 operands, FLOAT result,
  * fp32 accumulation) go to oneDNN's {@code dnnl_gemm_bf16bf16f32} (AVX512-BF16 / AMX) when it is
  * installed and the CPU has native bf16, else widen the operands and use the fp32 path; decided once
@@ -30,8 +38,28 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 public final class Gemm {
     private static final Logger LOG = LogManager.getLogger(Gemm.class);
     private static volatile BlasBackend backend;
+    /** The large-fp32 route once resolved: oneDNN at one thread per call, or a null library for CBLAS. */
+    private static volatile SgemmRoute sgemmRoute;
+    /** The system property that turns the split over the cores off ({@code false}); default {@code true}. */
+    public static final String SPLIT_PROPERTY = "lowbit4j.gemm.split";
+    private static volatile boolean coreSplit = !"false".equalsIgnoreCase(System.getProperty(SPLIT_PROPERTY, "true")
+            .strip());
     /** The bf16 route once resolved: oneDNN, or a null library for the widening fallback. */
     private static volatile Bf16Route bf16Route;
+
+    private record SgemmRoute(OneDnnLibrary oneDnn) {
+        String describe() {
+            return oneDnn == null ? "the CBLAS backend"
+                    : "oneDNN " + oneDnn.version() + " dnnl_sgemm " + oneDnn.location() + " for fp32 products of >= "
+                            + SgemmBackends.MIN_MULTIPLY_ADDS + " multiply-adds (SgemmBackends.suits), one OpenMP"
+                            + " thread per band";
+        }
+
+        /** @return oneDNN if it takes this product, else null (the CBLAS library takes it) */
+        OneDnnLibrary takes(GemmCall call) {
+            return oneDnn != null && SgemmBackends.suits(call) ? oneDnn : null;
+        }
+    }
 
     private record Bf16Route(OneDnnLibrary oneDnn) {
         String describe() {
@@ -80,6 +108,99 @@ public final class Gemm {
         backend = java.util.Objects.requireNonNull(b, "backend");
     }
 
+    /** @return where large fp32 products go, resolving (and logging) it on first use */
+    public static String sgemmBackend() {
+        return sgemmRoute().describe();
+    }
+
+    private static SgemmRoute sgemmRoute() {
+        SgemmRoute r = sgemmRoute;
+        if (r == null) {
+            synchronized (Gemm.class) {
+                r = sgemmRoute;
+                if (r == null) {
+                    r = new SgemmRoute(SgemmBackends.resolve(System.getProperty(SgemmBackends.PROPERTY)));
+                    LOG.info("lowbit4j fp32 GEMM route: {}", r.describe());
+                    sgemmRoute = r;
+                }
+            }
+        }
+        return r;
+    }
+
+    /**
+     * Switches the large-fp32 route for all threads (benchmarks compare routes in one JVM). Do not call
+     * while products run.
+     *
+     * @param setting {@code auto}, {@code onednn} or {@code blas}, as for the property
+     *     {@value SgemmBackends#PROPERTY}
+     * @return the description of the route now in use
+     */
+    public static synchronized String useSgemmBackend(String setting) {
+        sgemmRoute = new SgemmRoute(SgemmBackends.resolve(setting));
+        return sgemmRoute.describe();
+    }
+
+    /**
+     * Turns the split of one product over the cores ({@link CoreSplit}) on or off for all threads, e.g.
+     * to compare it with the library's own threads in a benchmark. The bits are the same either way.
+     * Do not call while products run.
+     *
+     * @param on true to split products the rule picks (the default), false for one library call each
+     */
+    public static void useCoreSplit(boolean on) {
+        coreSplit = on;
+    }
+
+    /** @return whether products are split over the cores now ({@link #useCoreSplit}, {@value #SPLIT_PROPERTY}) */
+    public static boolean coreSplitOn() {
+        return coreSplit;
+    }
+
+    /**
+     * How {@link #gemm} runs a product of these sizes on C-ordered arrays (A, B and C; an F-ordered C
+     * swaps rows and columns) with the current backend, route and thread count: for a benchmark table or
+     * a log line.
+     *
+     * @param m rows of op(A) and C
+     * @param n columns of op(B) and C
+     * @param k the inner size
+     * @param transA whether op(A) = A^T
+     * @param transB whether op(B) = B^T
+     * @param type FLOAT or DOUBLE
+     * @return e.g. {@code "oneDNN, 2 row bands, 1 thread each"}, {@code "CBLAS, one call, 2 threads"} or
+     *     {@code "Nd4j.gemm"}
+     * @throws IllegalArgumentException if a size is negative
+     */
+    public static String plan(long m, long n, long k, boolean transA, boolean transB, DataType type) {
+        if (m < 0 || n < 0 || k < 0) {
+            throw new IllegalArgumentException("sizes must be >= 0, got " + m + ", " + n + ", " + k);
+        }
+        if (!(backend() instanceof CblasLibrary lib) || !fitsInt(m, n, k)
+                || (type != DataType.FLOAT && type != DataType.DOUBLE)) {
+            return "Nd4j.gemm";
+        }
+        GemmCall call = new GemmCall(type == DataType.DOUBLE, transA, transB, (int) m, (int) n, (int) k, 1, 0, 1, 0, 1,
+                0, 0, 1);
+        boolean oneDnn = sgemmRoute().takes(call) != null;
+        CoreSplit split = coreSplit(lib, call);
+        int threads = oneDnn ? 1 : lib.threads();
+        return (oneDnn ? "oneDNN, " : "CBLAS, ") + (split.parts() > 1
+                ? split.parts() + (split.byRows() ? " row" : " column") + " bands, 1 thread each"
+                : "one call, " + (threads < 1 ? "library's" : threads) + " thread" + (threads == 1 ? "" : "s"));
+    }
+
+    /**
+     * The split for a product now: none inside a parallel region or when switched off; else as many bands as
+     * the CBLAS library's thread count (OPENBLAS_NUM_THREADS, the cores the user gives to products) allows.
+     */
+    private static CoreSplit coreSplit(CblasLibrary lib, GemmCall call) {
+        if (!coreSplit || WORKERS == null || insideParallelRegion()) {
+            return CoreSplit.NONE;
+        }
+        return CoreSplit.choose(call.m(), call.n(), call.k(), Math.min(CORES, lib.threads()));
+    }
+
     /**
      * C = alpha * op(A) op(B) + beta * C, for 2-D float or double arrays of one data type.
      * With beta = 0, C's old contents are ignored (NaN in C does not propagate).
@@ -126,8 +247,10 @@ public final class Gemm {
 
     /**
      * Batched product: C[i] = alpha * op(A[i]) op(B[i]) + beta * C[i] for every i in [0, Bt),
-     * e.g. attention scores Q K^T over [B*H, T, Dh]. One CBLAS call per batch entry on the
-     * operands' own memory (no slicing into ND4J views, no copies for C- or F-ordered batches).
+     * e.g. attention scores Q K^T over [B*H, T, Dh]. One single-threaded library call per batch entry
+     * (the library {@link #gemm} would pick for one entry), the entries side by side on the cores
+     * ({@link #forEachParallel}), on the operands' own memory (no slicing into ND4J views, no copies for
+     * C- or F-ordered batches); a batch of one is split as {@link #gemm} splits it.
      *
      * @param a [Bt, M, K] (or [Bt, K, M] if transA)
      * @param b [Bt, K, N] (or [Bt, N, K] if transB)
@@ -172,12 +295,8 @@ public final class Gemm {
     // ---- many small products at once ----
 
     private static final int CORES = Runtime.getRuntime().availableProcessors();
-    private static final java.util.concurrent.ExecutorService WORKERS = CORES < 2 ? null
-            : java.util.concurrent.Executors.newFixedThreadPool(CORES - 1, r -> {
-                Thread th = new Thread(r, "lowbit4j-gemm-batch");
-                th.setDaemon(true);
-                return th;
-            });
+    /** One helper thread per extra core (spinning briefly between regions), or null on one core. */
+    private static final CoreWorkers WORKERS = CORES < 2 ? null : new CoreWorkers(CORES - 1);
     private static final Object PARALLEL_REGION = new Object();
 
     /**
@@ -185,14 +304,17 @@ public final class Gemm {
      * chunks, with the BLAS library held at one thread meanwhile: many small products run faster side by side
      * than one after another each split over the cores (OpenBLAS's thread handoff costs more than a 256 x 256 x 48
      * product). Each i must write outputs no other i touches; then the results do not depend on how the range was
-     * split. Falls back to a plain loop on one core or when the library's threads cannot be set.
+     * split. Falls back to a plain loop on one core, when the library's threads cannot be set, and inside a
+     * parallel region (a body that calls this again, or a product that {@link #gemm} splits, runs its items on
+     * its own thread, in order).
      *
      * @param n the number of independent items
      * @param body the work of one item (may call {@link #gemm} and any other thread-safe code)
      * @throws RuntimeException whatever body throws (the first one)
      */
     public static void forEachParallel(long n, java.util.function.LongConsumer body) {
-        if (n < 2 || WORKERS == null || !(backend() instanceof CblasLibrary lib) || lib.threads() < 1) {
+        if (n < 2 || WORKERS == null || !(backend() instanceof CblasLibrary lib) || lib.threads() < 1
+                || insideParallelRegion()) {
             for (long i = 0; i < n; i++) {
                 body.accept(i);
             }
@@ -203,46 +325,31 @@ public final class Gemm {
             lib.threads(1);
             try {
                 int chunks = (int) Math.min(CORES, n);
-                var futures = new java.util.ArrayList<java.util.concurrent.Future<?>>();
+                var tasks = new java.util.ArrayList<Runnable>();
                 for (int c = 1; c < chunks; c++) {
                     long from = n * c / chunks;
                     long to = n * (c + 1) / chunks;
-                    futures.add(WORKERS.submit(() -> {
+                    tasks.add(() -> {
                         for (long i = from; i < to; i++) {
                             body.accept(i);
                         }
-                    }));
+                    });
                 }
-                RuntimeException failure = null;
-                try {
+                // every chunk finishes before this returns (or throws): none may write after the caller moves on
+                WORKERS.run(tasks, () -> {
                     for (long i = 0; i < n / chunks; i++) {
                         body.accept(i);
                     }
-                } catch (RuntimeException e) {
-                    failure = e;
-                }
-                // every chunk finishes before this returns (or throws): none may write after the caller moves on
-                for (var f : futures) {
-                    try {
-                        f.get();
-                    } catch (java.util.concurrent.ExecutionException e) {
-                        if (failure == null) {
-                            failure = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
-                        }
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        if (failure == null) {
-                            failure = new IllegalStateException("interrupted while waiting for batched products", e);
-                        }
-                    }
-                }
-                if (failure != null) {
-                    throw failure;
-                }
+                });
             } finally {
                 lib.threads(before);
             }
         }
+    }
+
+    /** @return true on a thread that runs (part of) a {@link #forEachParallel} body right now */
+    private static boolean insideParallelRegion() {
+        return Thread.holdsLock(PARALLEL_REGION) || CoreWorkers.isHelper(Thread.currentThread());
     }
 
     // ---- bf16 ----
@@ -283,7 +390,7 @@ public final class Gemm {
      * Switches the bf16 route for all threads (tests and benchmarks compare routes in one JVM).
      * Do not call while products run.
      *
-     * @param setting {@code auto}, {@code onednn} or {@code fallback}, as for the property
+     * @param setting {@code auto}, {@code onednn}, {@code onednn-gemm} or {@code fallback}, as for the property
      *     {@value Bf16GemmBackends#PROPERTY}
      * @param threads OpenMP threads per oneDNN call; 0 keeps the default
      *     ({@value Bf16GemmBackends#THREADS_PROPERTY}, else the available processors)
@@ -335,6 +442,80 @@ public final class Gemm {
     public static void gemmBatchedBf16(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
             float alpha, float beta) {
         bf16Product(a, transA, b, transB, c, alpha, beta, true);
+    }
+
+    /**
+     * C[i] = op(A[i]) op(B[i]) over any number of leading batch dimensions, bf16 operands, fp32 result
+     * (overwritten; alpha 1, beta 0). With oneDNN's matmul primitive the whole batch is one call on the
+     * operands' own strides: e.g. the 48 per-head products of attention read straight out of [B, T, H, D]
+     * arrays permuted to [B, H, T, D]. Without it, each matrix goes through {@link #gemmBf16}.
+     *
+     * @param a BFLOAT16 [..., M, K] (or [..., K, M] if transA); any non-negative strides
+     * @param b BFLOAT16 [..., K, N] (or [..., N, K] if transB), the same leading dimensions
+     * @param c FLOAT [..., M, N], the same leading dimensions; must not overlap a or b
+     * @throws IllegalArgumentException on ranks below 2 or unequal, mismatched sizes, or wrong data types
+     */
+    public static void matmulBf16(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c) {
+        checkBf16Types(a, b, c);
+        int r = c.rank();
+        if (r < 2 || a.rank() != r || b.rank() != r) {
+            throw new IllegalArgumentException("matmulBf16: a, b and c must have one rank >= 2, got a "
+                    + java.util.Arrays.toString(a.shape()) + ", b " + java.util.Arrays.toString(b.shape()) + ", c "
+                    + java.util.Arrays.toString(c.shape()));
+        }
+        long m = c.size(r - 2);
+        long n = c.size(r - 1);
+        long k = transA ? a.size(r - 2) : a.size(r - 1);
+        long[] batch = java.util.Arrays.copyOf(c.shape(), r - 2);
+        if ((transA ? a.size(r - 1) : a.size(r - 2)) != m || (transB ? b.size(r - 1) : b.size(r - 2)) != k
+                || (transB ? b.size(r - 2) : b.size(r - 1)) != n
+                || !java.util.Arrays.equals(batch, java.util.Arrays.copyOf(a.shape(), r - 2))
+                || !java.util.Arrays.equals(batch, java.util.Arrays.copyOf(b.shape(), r - 2))) {
+            throw new IllegalArgumentException("matmulBf16: shapes do not match: a " + java.util.Arrays.toString(a.shape())
+                    + (transA ? "^T" : "") + ", b " + java.util.Arrays.toString(b.shape()) + (transB ? "^T" : "")
+                    + ", c " + java.util.Arrays.toString(c.shape()));
+        }
+        if (c.isEmpty()) {
+            return;
+        }
+        if (k == 0) {
+            c.assign(0);
+            return;
+        }
+        OneDnnLibrary lib = bf16Route().oneDnn();
+        if (lib != null && lib.matmulBf16(batch, m, n, k, NativeArrays.address(a), opStrides(a, transA),
+                NativeArrays.address(b), opStrides(b, transB), NativeArrays.address(c), c.stride())) {
+            return;
+        }
+        long count = c.length() / (m * n);
+        for (long f = 0; f < count; f++) {
+            org.nd4j.linalg.indexing.INDArrayIndex[] at = new org.nd4j.linalg.indexing.INDArrayIndex[r];
+            long rest = f;
+            for (int d = r - 3; d >= 0; d--) {
+                at[d] = org.nd4j.linalg.indexing.NDArrayIndex.point(rest % batch[d]);
+                rest /= batch[d];
+            }
+            at[r - 2] = org.nd4j.linalg.indexing.NDArrayIndex.all();
+            at[r - 1] = org.nd4j.linalg.indexing.NDArrayIndex.all();
+            gemmBf16(a.get(at), transA, b.get(at), transB, c.get(at), 1f, 0f);
+        }
+    }
+
+    /** x's strides (elements) as the operand op(x) reads them: the last two swapped when transposed. */
+    private static long[] opStrides(INDArray x, boolean trans) {
+        long[] s = x.stride().clone();
+        for (long v : s) {
+            if (v < 0) {
+                throw new IllegalArgumentException("matmulBf16: negative strides are not supported: "
+                        + java.util.Arrays.toString(s));
+            }
+        }
+        if (trans) {
+            long t = s[s.length - 1];
+            s[s.length - 1] = s[s.length - 2];
+            s[s.length - 2] = t;
+        }
+        return s;
     }
 
     private static void bf16Product(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
@@ -412,6 +593,10 @@ public final class Gemm {
         long sc = first == 0 ? 0 : target.stride(0) * 4L;
         boolean ta = transA ^ la.colMajor();
         boolean tb = transB ^ lb.colMajor();
+        if (bf16 && matmul(lib, a, la, ta, b, lb, tb, target, lc, alpha, beta, bt, m, n, k)) {
+            p.finish(c);
+            return;
+        }
         for (long i = 0; i < bt; i++) {
             long pa = la.address() + i * sa;
             long pb = lb.address() + i * sb;
@@ -426,13 +611,61 @@ public final class Gemm {
         p.finish(c);
     }
 
+    /**
+     * The whole (batched) bf16 product on oneDNN's matmul primitive when the library has it and the
+     * product suits it ({@link OneDnnMatmul#suits}); a column-major C runs as C^T = op(B)^T op(A)^T.
+     *
+     * @return false if the gemm entry point must do it instead
+     */
+    private static boolean matmul(OneDnnLibrary lib, INDArray a, MatrixLayout la, boolean ta, INDArray b,
+            MatrixLayout lb, boolean tb, INDArray target, MatrixLayout lc, float alpha, float beta, long bt, long m,
+            long n, long k) {
+        int first = target.rank() - 2;
+        long sa = first == 0 ? 0 : a.stride(0);
+        long sb = first == 0 ? 0 : b.stride(0);
+        long sc = first == 0 ? 0 : target.stride(0);
+        if (!lc.colMajor()) {
+            return OneDnnMatmul.suits(ta, k, alpha, beta)
+                    && lib.matmulBf16(bt, m, n, k, ta, tb, la.address(), la.ld(), sa, lb.address(), lb.ld(), sb,
+                            lc.address(), lc.ld(), sc);
+        }
+        return OneDnnMatmul.suits(!tb, k, alpha, beta)
+                && lib.matmulBf16(bt, n, m, k, !tb, !ta, lb.address(), lb.ld(), sb, la.address(), la.ld(), sa,
+                        lc.address(), lc.ld(), sc);
+    }
+
     // ---- CBLAS path ----
 
+    /**
+     * One product: on oneDNN if {@link SgemmBackends}'s rule takes it, else on the CBLAS library; split over the
+     * cores by {@link CoreSplit}'s fixed rule (each band a single-threaded call on its own core, same bits as one
+     * call), else one call (oneDNN: one thread; CBLAS: the library's own threads).
+     */
     private static void cblas(CblasLibrary lib, INDArray a, boolean transA, INDArray b, boolean transB, INDArray c,
             double alpha, double beta, int m, int n, int k) {
         Prepared p = Prepared.of(a, b, c, 1, beta);
-        call(lib, p.la(), transA, p.lb(), transB, p.lc(), alpha, beta, m, n, k, 0, 0, 0, c.dataType());
+        runSplit(lib, gemmCall(p.la(), transA, p.lb(), transB, p.lc(), alpha, beta, m, n, k, 0, 0, 0, c.dataType()));
         p.finish(c);
+    }
+
+    /** One whole product on its library, in bands over the cores where {@link CoreSplit} says so. */
+    private static void runSplit(CblasLibrary lib, GemmCall whole) {
+        OneDnnLibrary oneDnn = sgemmRoute().takes(whole);
+        CoreSplit split = coreSplit(lib, whole);
+        if (split.parts() == 1) {
+            run(whole, lib, oneDnn);
+        } else {
+            forEachParallel(split.parts(), i -> run(split.band(whole, (int) i), lib, oneDnn));
+        }
+    }
+
+    /** Runs a product (or band) on oneDNN if given, else on the CBLAS library. */
+    private static void run(GemmCall call, CblasLibrary lib, OneDnnLibrary oneDnn) {
+        if (oneDnn != null) {
+            call.run(oneDnn);
+        } else {
+            call.run(lib);
+        }
     }
 
     private static void cblasBatched(CblasLibrary lib, INDArray a, boolean transA, INDArray b, boolean transB,
@@ -442,8 +675,15 @@ public final class Gemm {
         long sb = p.b().stride(0);
         long sc = p.target().stride(0);
         DataType type = c.dataType();
-        forEachParallel(bt, i -> call(lib, p.la(), transA, p.lb(), transB, p.lc(), alpha, beta, m, n, k,
-                i * sa, i * sb, i * sc, type));
+        GemmCall first = gemmCall(p.la(), transA, p.lb(), transB, p.lc(), alpha, beta, m, n, k, 0, 0, 0, type);
+        if (bt == 1) {
+            runSplit(lib, first); // one matrix: as gemm does it
+        } else {
+            // every entry has the same sizes, so the same library as gemm would pick for one of them
+            OneDnnLibrary oneDnn = sgemmRoute().takes(first);
+            forEachParallel(bt, i -> run(gemmCall(p.la(), transA, p.lb(), transB, p.lc(), alpha, beta, m, n, k,
+                    i * sa, i * sb, i * sc, type), lib, oneDnn));
+        }
         p.finish(c);
     }
 
@@ -487,11 +727,11 @@ public final class Gemm {
     }
 
     /**
-     * One row-major CBLAS call. A column-major operand is the row-major transpose, so its
+     * The row-major library call for a product. A column-major operand is the row-major transpose, so its
      * transpose flag flips; a column-major C is handled as C^T = op(B)^T op(A)^T.
      * The element offsets (for batches) are added to the base addresses.
      */
-    private static void call(CblasLibrary lib, MatrixLayout la, boolean transA, MatrixLayout lb, boolean transB,
+    private static GemmCall gemmCall(MatrixLayout la, boolean transA, MatrixLayout lb, boolean transB,
             MatrixLayout lc, double alpha, double beta, int m, int n, int k, long offA, long offB, long offC,
             DataType type) {
         boolean isDouble = type == DataType.DOUBLE;
@@ -502,11 +742,10 @@ public final class Gemm {
         boolean ta = transA ^ la.colMajor();
         boolean tb = transB ^ lb.colMajor();
         if (!lc.colMajor()) {
-            lib.gemm(isDouble, ta, tb, m, n, k, alpha, pa, la.ld(), pb, lb.ld(), beta, pc, lc.ld());
-        } else {
-            // C^T [N, M] = op(B)^T [N, K] x op(A)^T [K, M]
-            lib.gemm(isDouble, !tb, !ta, n, m, k, alpha, pb, lb.ld(), pa, la.ld(), beta, pc, lc.ld());
+            return new GemmCall(isDouble, ta, tb, m, n, k, alpha, pa, la.ld(), pb, lb.ld(), beta, pc, lc.ld());
         }
+        // C^T [N, M] = op(B)^T [N, K] x op(A)^T [K, M]
+        return new GemmCall(isDouble, !tb, !ta, n, m, k, alpha, pb, lb.ld(), pa, la.ld(), beta, pc, lc.ld());
     }
 
     // ---- helpers ----

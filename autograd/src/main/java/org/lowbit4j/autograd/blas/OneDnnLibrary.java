@@ -30,10 +30,15 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * @param cpuIsa oneDNN's effective ISA flags ({@code dnnl_get_effective_cpu_isa}, informational)
  * @param threads the OpenMP thread count used for each call, at least 1
  * @param openMp the OpenMP runtime oneDNN uses, or null if its thread count cannot be set
+ * @param matmul the matmul primitive binding for the products it suits ({@link OneDnnMatmul#suits}), or null
+ *     (oneDNN 3.x, or switched off by {@value #MATMUL_PROPERTY}{@code =false})
  */
 @SuppressWarnings("restricted")
 record OneDnnLibrary(String location, String version, int cpuIsa, int threads, OpenMp openMp,
-        MethodHandle gemmBf16, MethodHandle sgemm) {
+        MethodHandle gemmBf16, MethodHandle sgemm, OneDnnMatmul matmul) {
+    /** System property: {@code false} keeps every bf16 product on the gemm entry point (for comparisons). */
+    static final String MATMUL_PROPERTY = "lowbit4j.bf16gemm.matmul";
+
     /** dnnl_status_t success. */
     static final int SUCCESS = 0;
 
@@ -69,8 +74,10 @@ record OneDnnLibrary(String location, String version, int cpuIsa, int threads, O
                 JAVA_LONG, JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_FLOAT, ADDRESS, JAVA_LONG);
         MethodHandle bf = lookup.find("dnnl_gemm_bf16bf16f32").map(p -> linker.downcallHandle(p, gemm)).orElse(null);
         MethodHandle s = lookup.find("dnnl_sgemm").map(p -> linker.downcallHandle(p, gemm)).orElse(null);
+        OneDnnMatmul matmul = Boolean.parseBoolean(System.getProperty(MATMUL_PROPERTY, "true"))
+                ? OneDnnMatmul.bind(lookup).orElse(null) : null;
         return new OneDnnLibrary(path.toString(), version(lookup, linker), cpuIsa(lookup, linker), threads,
-                OpenMp.find(), bf, s);
+                OpenMp.find(), bf, s, matmul);
     }
 
     private static String version(SymbolLookup lookup, Linker linker) {
@@ -98,12 +105,18 @@ record OneDnnLibrary(String location, String version, int cpuIsa, int threads, O
 
     /** @return the same library using another thread count per call */
     OneDnnLibrary withThreads(int n) {
-        return new OneDnnLibrary(location, version, cpuIsa, n, openMp, gemmBf16, sgemm);
+        return new OneDnnLibrary(location, version, cpuIsa, n, openMp, gemmBf16, sgemm, matmul);
+    }
+
+    /** @return the same library without the matmul primitive (every bf16 product on the gemm entry point) */
+    OneDnnLibrary withoutMatmul() {
+        return new OneDnnLibrary(location, version, cpuIsa, threads, openMp, gemmBf16, sgemm, null);
     }
 
     /** @return a one-line description for logs and benchmark tables */
     String describe() {
-        return "oneDNN " + version + " " + location + " (dnnl_gemm_bf16bf16f32, effective ISA 0x"
+        return "oneDNN " + version + " " + location + " (" + (matmul == null ? "" : "matmul primitive where it suits,"
+                + " else ") + "dnnl_gemm_bf16bf16f32, effective ISA 0x"
                 + Integer.toHexString(cpuIsa) + ", " + threads + " OpenMP thread" + (threads == 1 ? "" : "s")
                 + (openMp == null ? ", thread count not settable" : "") + ")";
     }
@@ -130,6 +143,49 @@ record OneDnnLibrary(String location, String version, int cpuIsa, int threads, O
             throw new IllegalStateException((bf16 ? "dnnl_gemm_bf16bf16f32" : "dnnl_sgemm") + " failed with status "
                     + status + " (M " + m + ", N " + n + ", K " + k + ", lda " + lda + ", ldb " + ldb + ", ldc " + ldc
                     + ")");
+        }
+    }
+
+    /**
+     * Row-major bf16 C[i] = op(A[i]) op(B[i]) (fp32 C overwritten) for i in [0, bt) on the matmul primitive,
+     * with this library's thread count. Leading dimensions and batch strides in elements.
+     *
+     * @return false if there is no matmul binding or oneDNN has no implementation for this layout
+     * @throws IllegalStateException if oneDNN fails
+     */
+    boolean matmulBf16(long bt, long m, long n, long k, boolean transA, boolean transB, long a, long lda, long sa,
+            long b, long ldb, long sb, long c, long ldc, long sc) {
+        long[] batch = bt == 1 ? new long[0] : new long[] {bt};
+        long[] stridesA = transA ? new long[] {1, lda} : new long[] {lda, 1};
+        long[] stridesB = transB ? new long[] {1, ldb} : new long[] {ldb, 1};
+        long[] stridesC = {ldc, 1};
+        if (bt != 1) {
+            stridesA = new long[] {sa, stridesA[0], stridesA[1]};
+            stridesB = new long[] {sb, stridesB[0], stridesB[1]};
+            stridesC = new long[] {sc, ldc, 1};
+        }
+        return matmulBf16(batch, m, n, k, a, stridesA, b, stridesB, c, stridesC);
+    }
+
+    /**
+     * The general form: op(A) [batch..., M, K], op(B) [batch..., K, N], C [batch..., M, N] given by address and
+     * strides (elements), one matmul primitive call for the whole batch.
+     *
+     * @return false if there is no matmul binding or oneDNN has no implementation for this layout
+     * @throws IllegalStateException if oneDNN fails
+     */
+    boolean matmulBf16(long[] batch, long m, long n, long k, long a, long[] sa, long b, long[] sb, long c,
+            long[] sc) {
+        if (matmul == null) {
+            return false;
+        }
+        int previous = openMp == null ? -1 : openMp.setThreads(threads);
+        try {
+            return matmul.multiply(threads, batch, m, n, k, a, sa, b, sb, c, sc);
+        } finally {
+            if (previous > 0) {
+                openMp.setThreads(previous);
+            }
         }
     }
 

@@ -35,4 +35,18 @@ final class DenseBlock {
         }
         return MemorySegment.ofAddress(NativeArrays.address(arr)).reinterpret(arr.length() * arr.dataType().width());
     }
+
+    /** @return whether x's elements are laid out in C order (row-major strides, ignoring size-1 dimensions) */
+    static boolean isCOrder(INDArray x) {
+        long[] shape = x.shape();
+        long[] stride = x.stride();
+        long expected = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] > 1 && stride[i] != expected) {
+                return false;
+            }
+            expected *= shape[i];
+        }
+        return true;
+    }
 }

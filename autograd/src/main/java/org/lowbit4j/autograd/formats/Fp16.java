@@ -238,4 +238,29 @@ public final class Fp16 {
             floatArray.assign(dense);
         }
     }
+
+    /**
+     * A rounded copy in one pass: reads x once and writes the binary16-rounded values into a new array (where
+     * {@code x.dup()} followed by {@link #roundInPlace} would pass over the data twice).
+     *
+     * @param x a FLOAT array, any shape and layout; empty is fine
+     * @return a new C-ordered FLOAT array of x's shape holding x rounded to binary16 precision
+     * @throws IllegalArgumentException if x is not FLOAT
+     */
+    public static INDArray rounded(INDArray x) {
+        if (x == null || x.dataType() != DataType.FLOAT) {
+            throw new IllegalArgumentException("fp16 rounded: expected a FLOAT array, got "
+                    + (x == null ? "null" : x.dataType()));
+        }
+        MemorySegment src = x.isEmpty() || !DenseBlock.isCOrder(x) ? null : DenseBlock.of(x);
+        if (src == null) {
+            INDArray out = x.dup('c');
+            roundInPlace(out);
+            return out;
+        }
+        // NOTE: uninitialised is safe: the kernel writes every element
+        INDArray out = org.nd4j.linalg.factory.Nd4j.createUninitialized(DataType.FLOAT, x.shape(), 'c');
+        round(src, DenseBlock.of(out), x.length());
+        return out;
+    }
 }

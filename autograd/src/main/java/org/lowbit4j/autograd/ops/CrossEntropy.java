@@ -2,7 +2,9 @@ package org.lowbit4j.autograd.ops;
 
 import java.lang.ref.Reference;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 import org.lowbit4j.autograd.Function;
+import org.lowbit4j.autograd.blas.Gemm;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -11,6 +13,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * max-subtracted log-sum-exp and the NLL of the target. Rows whose target equals ignoreIndex
  * contribute nothing; the mean is over kept rows (0 if none). Backward:
  * (softmax - onehot(target)) * g / count, zero rows where ignored.
+ *
+ * <p>The rows run on all cores in blocks of consecutive rows ({@link #forEachRowBlock}); each row's numbers are
+ * those of a serial loop and the loss is summed in row order, so the results are the same bits for any thread count.
  *
  * <p>Input: logits [N, V] or [B, T, V]; targets (constructor) [N] or [B, T]. Output: a scalar
  * (rank 0) of the logits' type.
@@ -22,6 +27,7 @@ public final class CrossEntropy extends Function {
     private INDArray logits;
     private double[] lse;
     private long kept;
+    private final boolean parallelRows;
 
     /**
      * @param targets integer array [N] or [B, T]
@@ -29,6 +35,15 @@ public final class CrossEntropy extends Function {
      * @throws IllegalArgumentException if targets are not integers
      */
     public CrossEntropy(INDArray targets, int ignoreIndex) {
+        this(targets, ignoreIndex, true);
+    }
+
+    /**
+     * @param parallelRows false to run the row loops on the calling thread only (the same bits; for tests)
+     * @throws IllegalArgumentException if targets are not integers
+     */
+    CrossEntropy(INDArray targets, int ignoreIndex, boolean parallelRows) {
+        this.parallelRows = parallelRows;
         if (!targets.dataType().isIntType()) {
             throw new IllegalArgumentException("CrossEntropy: targets must be an integer array, got " + targets.dataType());
         }
@@ -51,16 +66,20 @@ public final class CrossEntropy extends Function {
         logits = Shapes.dense(in[0]);
         lse = new double[rows];
         Buf x = Buf.of(logits);
-        double total = 0;
+        forEachRowBlock(rows, v, parallelRows, (from, to) -> {
+            for (int row = from; row < to; row++) {
+                if (targets[row] != ignoreIndex) {
+                    lse[row] = logSumExp(x, row * v, v);
+                }
+            }
+        });
+        double total = 0; // in row order, whichever threads computed the rows
         kept = 0;
         for (int row = 0; row < rows; row++) {
-            if (targets[row] == ignoreIndex) {
-                continue;
+            if (targets[row] != ignoreIndex) {
+                total += lse[row] - x.get(row * v + targets[row]);
+                kept++;
             }
-            long base = row * v;
-            lse[row] = logSumExp(x, base, v);
-            total += lse[row] - x.get(base + targets[row]);
-            kept++;
         }
         Reference.reachabilityFence(x);
         double loss = kept == 0 ? 0.0 : total / kept;
@@ -76,24 +95,71 @@ public final class CrossEntropy extends Function {
         double scale = kept == 0 ? 0.0 : g.getDouble(0) / kept;
         Buf x = Buf.of(logits);
         Buf d = Buf.of(dx);
-        for (int row = 0; row < targets.length; row++) {
-            long base = row * v;
-            if (targets[row] == ignoreIndex) {
-                zeroRow(d, base, v);
-                continue;
+        forEachRowBlock(targets.length, v, parallelRows, (from, to) -> {
+            for (int row = from; row < to; row++) {
+                long base = row * v;
+                if (targets[row] == ignoreIndex) {
+                    zeroRow(d, base, v);
+                } else {
+                    double targetLogit = x.get(base + targets[row]);
+                    softmaxMinusOneHot(x, d, base, v, lse[row], base + targets[row], targetLogit, scale);
+                }
             }
-            double targetLogit = x.get(base + targets[row]);
-            softmaxMinusOneHot(x, d, base, v, lse[row], base + targets[row], targetLogit, scale);
-        }
+        });
         Reference.reachabilityFence(x);
         Reference.reachabilityFence(d);
         return new INDArray[] {dx};
     }
 
+    /** The work on rows [fromRow, toRow) of a row loop. */
+    @FunctionalInterface
+    interface RowBlock {
+        void run(int fromRow, int toRow);
+    }
+
     /**
-     * @return log sum_j e^(x[base + j]) over one row of v logits (max-subtracted; float rows through
-     *     the vector kernels with a float max and a double sum)
+     * Elements per row block (128 KB of floats): a block is small enough to stay in L2 between the passes
+     * made over it (a hook, the max, the exponentials), and one row of a 32000-word vocabulary is a block.
      */
+    static final long BLOCK_ELEMENTS = 1 << 15;
+    /** Below this many elements in all, rows run on the calling thread: handing work over costs more. */
+    static final long PARALLEL_MIN_ELEMENTS = 1 << 17;
+
+    private static final int CORES = Runtime.getRuntime().availableProcessors();
+
+    /**
+     * Runs {@code body} over [0, rows) in consecutive blocks of max(1, {@link #BLOCK_ELEMENTS} / v) rows: on all
+     * cores ({@link Gemm#forEachParallel}) when {@code parallel} and the rows hold at least
+     * {@link #PARALLEL_MIN_ELEMENTS} elements, else in order on the calling thread. Each block must write only its
+     * own rows; then the results do not depend on which thread ran which block.
+     *
+     * <p>NOTE: the threads claim blocks one at a time from a shared counter rather than taking fixed ranges: on a
+     * shared machine a thread that loses its core then delays the loop by about one block, not by a whole range.
+     *
+     * @param rows the number of rows
+     * @param v the row length in elements
+     * @param parallel false to run every block on the calling thread, in order
+     * @param body the work on one block
+     * @throws RuntimeException whatever body throws (on several threads: once the other threads have stopped)
+     */
+    static void forEachRowBlock(int rows, long v, boolean parallel, RowBlock body) {
+        int perBlock = (int) Math.max(1, BLOCK_ELEMENTS / Math.max(1, v));
+        long blocks = ((long) rows + perBlock - 1) / perBlock;
+        if (parallel && rows * v >= PARALLEL_MIN_ELEMENTS && blocks > 1 && CORES > 1) {
+            AtomicLong next = new AtomicLong();
+            Gemm.forEachParallel(Math.min(CORES, blocks), thread -> {
+                for (long b = next.getAndIncrement(); b < blocks; b = next.getAndIncrement()) {
+                    int from = (int) (b * perBlock);
+                    body.run(from, (int) Math.min(rows, from + (long) perBlock));
+                }
+            });
+        } else {
+            for (long from = 0; from < rows; from += perBlock) {
+                body.run((int) from, (int) Math.min(rows, from + perBlock));
+            }
+        }
+    }
+
     /**
      * @throws IllegalArgumentException naming the op and flat position of a target outside [0, v) that is not
      *     ignoreIndex
@@ -107,6 +173,10 @@ public final class CrossEntropy extends Function {
         }
     }
 
+    /**
+     * @return log sum_j e^(x[base + j]) over one row of v logits (max-subtracted; float rows through
+     *     the vector kernels with a float max and a double sum)
+     */
     static double logSumExp(Buf x, long base, long v) {
         if (x.isDouble()) {
             double max = Double.NEGATIVE_INFINITY;

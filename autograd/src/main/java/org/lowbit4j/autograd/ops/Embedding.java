@@ -10,7 +10,8 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Gathers rows of a [V, C] table for integer indices of any shape S, giving [S..., C]. Backward
  * scatter-adds gradient rows into a zero [V, C] table in index order (repeated indices accumulate,
- * deterministically).
+ * deterministically; {@link RowKernels#scatterAddRows} for FLOAT) into {@link #gradBuffer} memory,
+ * so a parameter's gradient storage is reused from step to step instead of allocated afresh.
  */
 public final class Embedding extends Function {
     private final long[] idx;
@@ -46,10 +47,10 @@ public final class Embedding extends Function {
         }
         long[] outShape = Arrays.copyOf(indexShape, indexShape.length + 1);
         outShape[indexShape.length] = c;
-        INDArray out = Nd4j.create(w.dataType(), outShape, 'c');
         if (idx.length == 0) {
-            return out;
+            return Nd4j.create(w.dataType(), outShape, 'c');
         }
+        INDArray out = Nd4j.createUninitialized(w.dataType(), outShape, 'c'); // every row copied below
         Buf src = Buf.of(w);
         Buf dst = Buf.of(out);
         long rowBytes = c * (src.isDouble() ? 8 : 4);
@@ -63,18 +64,28 @@ public final class Embedding extends Function {
 
     @Override
     protected INDArray[] backward(INDArray g) {
-        long c = g.size(g.rank() - 1);
-        INDArray gw = Nd4j.zeros(g.dataType(), vocab, c);
-        Buf gr = Buf.of(Shapes.dense(g));
-        Buf out = Buf.of(gw);
-        for (int i = 0; i < idx.length; i++) {
-            long from = i * c;
-            long to = idx[i] * c;
-            for (long j = 0; j < c; j++) {
-                out.set(to + j, out.get(to + j) + gr.get(from + j));
-            }
+        int c = (int) g.size(g.rank() - 1);
+        INDArray gw = gradBuffer(0); // [V, C]
+        if (gw.isEmpty()) {
+            return new INDArray[] {gw};
         }
-        Reference.reachabilityFence(gr);
+        Buf out = Buf.of(gw);
+        out.segment().fill((byte) 0); // all-zero bits: +0.0 in FLOAT and DOUBLE
+        if (idx.length > 0) {
+            Buf gr = Buf.of(Shapes.dense(g));
+            if (out.isDouble()) {
+                for (int i = 0; i < idx.length; i++) {
+                    long from = (long) i * c;
+                    long to = idx[i] * c;
+                    for (long j = 0; j < c; j++) {
+                        out.set(to + j, out.get(to + j) + gr.get(from + j));
+                    }
+                }
+            } else {
+                RowKernels.scatterAddRows(gr.segment(), out.segment(), idx, c);
+            }
+            Reference.reachabilityFence(gr);
+        }
         Reference.reachabilityFence(out);
         return new INDArray[] {gw};
     }

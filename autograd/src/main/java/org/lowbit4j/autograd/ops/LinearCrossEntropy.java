@@ -18,9 +18,16 @@ import org.nd4j.linalg.factory.Nd4j;
  * two GEMMs dx = dlogits W and dW = dlogits^T x, and gives it back to the pool, so the next step
  * reuses the same memory instead of allocating (and zero-filling) two fresh [N, V] arrays.
  *
+ * <p>The row work (forward: each row's max and log-sum-exp; backward: softmax minus one-hot, written
+ * in place) runs on all cores, in blocks of consecutive rows ({@link Gemm#forEachParallel}). Rows are
+ * independent and each is computed exactly as a serial loop would, and the loss is summed in row
+ * order afterwards, so the loss and gradients are the same bits for any number of threads.
+ *
  * <p>The three products are protected hooks ({@link #logits}, {@link #inputGradient},
  * {@link #weightGradient}) so that a mixed-precision subclass can run them in another format while the
- * softmax and loss rows stay fp32 here.
+ * softmax and loss rows stay fp32 here; two more ({@link #prepareLogitRows}, {@link #finishGradientRows})
+ * let it transform a block of rows inside the row loops while the block is in cache (round the logits
+ * to its format, copy dL/dlogits to a 2-byte array) instead of in separate passes over [N, V].
  *
  * <p>Inputs: x [..., C] (e.g. [B, T, C]), w [V, C]; targets (constructor) of x's leading shape,
  * entries equal to ignoreIndex do not count. Output: a scalar (rank 0) of x's type.
@@ -39,6 +46,7 @@ public class LinearCrossEntropy extends Function {
     /** Each kept row's target logit, saved because backward overwrites the logits. */
     private double[] targetLogits;
     private long kept;
+    private final boolean parallelRows;
 
     /**
      * @param targets integer array of x's leading shape ([N] or [B, T])
@@ -46,6 +54,18 @@ public class LinearCrossEntropy extends Function {
      * @throws IllegalArgumentException if targets are not integers
      */
     public LinearCrossEntropy(INDArray targets, int ignoreIndex) {
+        this(targets, ignoreIndex, true);
+    }
+
+    /**
+     * @param targets integer array of x's leading shape ([N] or [B, T])
+     * @param ignoreIndex target value to skip (e.g. -100)
+     * @param parallelRows false to run the row loops on the calling thread only: the same bits, slower
+     *     (tests compare the two)
+     * @throws IllegalArgumentException if targets are not integers
+     */
+    protected LinearCrossEntropy(INDArray targets, int ignoreIndex, boolean parallelRows) {
+        this.parallelRows = parallelRows;
         if (!targets.dataType().isIntType()) {
             throw new IllegalArgumentException("LinearCrossEntropy: targets must be an integer array, got "
                     + targets.dataType());
@@ -79,19 +99,25 @@ public class LinearCrossEntropy extends Function {
         lse = new double[rows];
         targetLogits = new double[rows];
         Buf z = Buf.of(logits);
-        double total = 0;
+        CrossEntropy.forEachRowBlock(rows, v, parallelRows, (from, to) -> {
+            prepareLogitRows(logits, from, to);
+            for (int row = from; row < to; row++) {
+                if (targets[row] != ignoreIndex) {
+                    long base = row * v;
+                    lse[row] = CrossEntropy.logSumExp(z, base, v);
+                    targetLogits[row] = z.get(base + targets[row]);
+                }
+            }
+        });
+        Reference.reachabilityFence(z);
+        double total = 0; // in row order, whichever threads computed the rows
         kept = 0;
         for (int row = 0; row < rows; row++) {
-            if (targets[row] == ignoreIndex) {
-                continue;
+            if (targets[row] != ignoreIndex) {
+                total += lse[row] - targetLogits[row];
+                kept++;
             }
-            long base = row * v;
-            lse[row] = CrossEntropy.logSumExp(z, base, v);
-            targetLogits[row] = z.get(base + targets[row]);
-            total += lse[row] - targetLogits[row];
-            kept++;
         }
-        Reference.reachabilityFence(z);
         double loss = kept == 0 ? 0.0 : total / kept;
         x2 = needsGrad(1) ? xm : null;
         w = needsGrad(0) ? wd : null;
@@ -106,14 +132,18 @@ public class LinearCrossEntropy extends Function {
         long v = logits.size(1);
         double scale = kept == 0 ? 0.0 : g.getDouble(0) / kept;
         Buf d = Buf.of(logits); // logits in, dL/dlogits out, row by row
-        for (int row = 0; row < targets.length; row++) {
-            long base = row * v;
-            if (targets[row] == ignoreIndex) {
-                CrossEntropy.zeroRow(d, base, v);
-                continue;
+        CrossEntropy.forEachRowBlock(targets.length, v, parallelRows, (from, to) -> {
+            for (int row = from; row < to; row++) {
+                long base = row * v;
+                if (targets[row] == ignoreIndex) {
+                    CrossEntropy.zeroRow(d, base, v);
+                } else {
+                    CrossEntropy.softmaxMinusOneHot(d, d, base, v, lse[row], base + targets[row], targetLogits[row],
+                            scale);
+                }
             }
-            CrossEntropy.softmaxMinusOneHot(d, d, base, v, lse[row], base + targets[row], targetLogits[row], scale);
-        }
+            finishGradientRows(logits, from, to);
+        });
         Reference.reachabilityFence(d);
         INDArray dx = needsGrad(0) ? inputGradient(logits, w).reshape('c', xShape) : null; // [..., C]
         INDArray dw = needsGrad(1) ? weightGradient(logits, x2) : null;                     // [V, C]
@@ -131,6 +161,41 @@ public class LinearCrossEntropy extends Function {
         // NOTE: the same call as Linear's Gemm.mmul (beta = 0 on an uninitialised C), so the logits
         // are bit-identical to the unfused path's.
         Gemm.gemm(x, false, w, true, out, 1.0, 0.0);
+    }
+
+    /**
+     * Called on a block of logit rows [fromRow, toRow) right after {@link #logits} and before those rows'
+     * max and log-sum-exp are taken (the target logit is read after it too), while the block is in cache;
+     * nothing here. A subclass rounds its logits to its working format here instead of in a separate pass.
+     *
+     * <p>Every row of [0, N) is passed exactly once (ignored rows too), in blocks of one or more consecutive
+     * rows (one row of a 32000-word vocabulary, more for small vocabularies). NOTE: blocks
+     * run concurrently on several threads: touch only rows [fromRow, toRow) of {@code logits} (and of arrays
+     * of the subclass's own, made before the row loop), and take nothing from the calling thread's
+     * {@link ScratchPool}.
+     *
+     * @param logits [N, V], dense C order, as written by {@link #logits}
+     * @param fromRow first row of the block
+     * @param toRow one past the block's last row
+     */
+    protected void prepareLogitRows(INDArray logits, long fromRow, long toRow) {
+    }
+
+    /**
+     * Called on a block of rows [fromRow, toRow) of dL/dlogits right after backward has written them (ignored
+     * rows as zeros), before {@link #inputGradient} and {@link #weightGradient} read them; nothing here. A
+     * subclass rounds the gradient to its working format here, or copies the rows to a 2-byte array made in
+     * its {@code backward} before calling {@code super.backward}.
+     *
+     * <p>Every row is passed exactly once, in blocks, concurrently on several threads: the same rules as for
+     * {@link #prepareLogitRows}.
+     *
+     * @param dLogits [N, V], dense C order: dL/dlogits = (softmax - onehot) * g / count (the logits buffer,
+     *     overwritten)
+     * @param fromRow first row of the block
+     * @param toRow one past the block's last row
+     */
+    protected void finishGradientRows(INDArray dLogits, long fromRow, long toRow) {
     }
 
     /**

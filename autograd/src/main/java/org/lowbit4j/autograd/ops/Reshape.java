@@ -3,6 +3,7 @@ package org.lowbit4j.autograd.ops;
 import java.util.Arrays;
 import org.lowbit4j.autograd.Function;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /** The same elements in C order under a new shape of equal length (one -1 is inferred). */
 public final class Reshape extends Function {
@@ -52,8 +53,9 @@ public final class Reshape extends Function {
     protected INDArray forward(INDArray... in) {
         inShape = in[0].shape();
         long[] target = resolve(name(), inShape, shape);
-        // NOTE: dup, never a view: the Function contract forbids aliasing the input.
-        return in[0].dup('c').reshape('c', target);
+        // NOTE: a copy, never a view: the Function contract forbids aliasing the input.
+        INDArray copy = Elementwise.copy(in[0], Nd4j.createUninitialized(in[0].dataType(), inShape, 'c'));
+        return copy.reshape('c', target);
     }
 
     @Override

@@ -1,15 +1,19 @@
 package org.lowbit4j.autograd.ops;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.ref.Reference;
 import java.util.Arrays;
 import org.lowbit4j.autograd.Function;
+import org.lowbit4j.autograd.blas.Gemm;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Fused RMSNorm over the last axis: y = x r w with r = 1 / sqrt(mean(x^2) + eps) per row. One pass
  * per row forward (Vector API kernels for FLOAT); backward uses dx = r (g w) - x r^3 sum(g w x) / C and dw = sum over rows of g x r.
- * DOUBLE sums accumulate in double; FLOAT sums in Vector API lanes; the backward runs in double.
+ * DOUBLE sums accumulate in double; FLOAT sums in Vector API lanes; the backward runs in double
+ * ({@link RowKernels} for FLOAT: bit for bit the scalar formulas, on two cores for large inputs) and
+ * writes its gradients into {@link #gradBuffer} memory.
  *
  * <p>Inputs: x [..., C], weight [C]. Output: [..., C].
  */
@@ -46,7 +50,7 @@ public final class RmsNorm extends Function {
             throw new IllegalArgumentException(name() + ": too many rows: " + rows);
         }
         r = new double[(int) rows];
-        INDArray out = Nd4j.create(x.dataType(), xs, 'c');
+        INDArray out = Nd4j.createUninitialized(x.dataType(), xs, 'c'); // every element written below
         Buf bx = Buf.of(x);
         Buf bw = Buf.of(w);
         Buf bo = Buf.of(out);
@@ -77,16 +81,69 @@ public final class RmsNorm extends Function {
 
     @Override
     protected INDArray[] backward(INDArray g) {
-        long c = w.length();
+        int c = (int) w.length();
         int rows = r.length;
         Buf bg = Buf.of(Shapes.dense(g));
         Buf bx = Buf.of(x);
         Buf bw = Buf.of(w);
-        INDArray dx = needsGrad(0) ? Nd4j.create(x.dataType(), x.shape(), 'c') : null;
+        INDArray dx = needsGrad(0) ? gradBuffer(0) : null; // [..., C]
         Buf bdx = dx == null ? null : Buf.of(dx);
-        double[] dw = needsGrad(1) ? new double[(int) c] : null;
+        double[] dw = needsGrad(1) ? new double[c] : null;
+        if (!bx.isDouble()) {
+            backwardFloat(bx.segment(), bg.segment(), bw.segment(), bdx == null ? null : bdx.segment(), dw, rows, c);
+        } else {
+            backwardDouble(bx, bg, bw, bdx, dw, rows, c);
+        }
+        INDArray dwArr = null;
+        if (dw != null) {
+            dwArr = gradBuffer(1); // [C]
+            Buf bdw = Buf.of(dwArr);
+            for (int j = 0; j < c; j++) {
+                bdw.set(j, dw[j]);
+            }
+            Reference.reachabilityFence(bdw);
+        }
+        Reference.reachabilityFence(bg);
+        Reference.reachabilityFence(bx);
+        Reference.reachabilityFence(bw);
+        Reference.reachabilityFence(bdx);
+        return new INDArray[] {dx, dwArr};
+    }
+
+    /**
+     * The FLOAT backward on two cores when large: one computes dx of the first rows, the other dw (all
+     * rows, in order) and dx of the rest. Each dx row and each dw element is the same computation
+     * wherever it runs, so the split never changes the bits.
+     */
+    private void backwardFloat(MemorySegment x, MemorySegment g, MemorySegment w, MemorySegment dx, double[] dw,
+            int rows, int c) {
+        if ((long) rows * c < RowKernels.PARALLEL_MIN || dx == null) {
+            if (dx != null) {
+                RowKernels.rmsNormInputGrad(x, g, w, dx, r, c, 0, rows);
+            }
+            if (dw != null) {
+                RowKernels.rmsNormWeightGrad(x, g, dw, r, c, 0, rows);
+            }
+            return;
+        }
+        // NOTE: dw costs about a third of dx per row, so with dw the second part takes fewer dx rows.
+        int split = (dw == null ? rows / 2 : rows * 3 / 5) / RowKernels.ROW_BLOCK * RowKernels.ROW_BLOCK;
+        Gemm.forEachParallel(2, part -> {
+            if (part == 0) {
+                RowKernels.rmsNormInputGrad(x, g, w, dx, r, c, 0, split);
+            } else {
+                if (dw != null) {
+                    RowKernels.rmsNormWeightGrad(x, g, dw, r, c, 0, rows);
+                }
+                RowKernels.rmsNormInputGrad(x, g, w, dx, r, c, split, rows);
+            }
+        });
+    }
+
+    /** The backward of DOUBLE arrays, row by row (the FLOAT path computes the same in {@link RowKernels}). */
+    private void backwardDouble(Buf bx, Buf bg, Buf bw, Buf bdx, double[] dw, int rows, int c) {
         for (int row = 0; row < rows; row++) {
-            long base = row * c;
+            long base = (long) row * c;
             double ri = r[row];
             if (dw != null) {
                 for (int j = 0; j < c; j++) {
@@ -104,15 +161,6 @@ public final class RmsNorm extends Function {
                 }
             }
         }
-        INDArray dwArr = null;
-        if (dw != null) {
-            dwArr = Nd4j.createFromArray(dw).castTo(w.dataType()).reshape(w.shape());
-        }
-        Reference.reachabilityFence(bg);
-        Reference.reachabilityFence(bx);
-        Reference.reachabilityFence(bw);
-        Reference.reachabilityFence(bdx);
-        return new INDArray[] {dx, dwArr};
     }
 
     @Override

@@ -1,10 +1,12 @@
 package org.lowbit4j.autograd.ops;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.ref.Reference;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.lowbit4j.autograd.Function;
+import org.lowbit4j.autograd.blas.Gemm;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -16,7 +18,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * Backward rotates the gradient by the negative angle.
  *
  * <p>Input and output: [B, T, H, D], D even. Angles and their cos/sin are computed in double and
- * then rounded to the input type; tables are cached per (T, D, theta, startPos, type).
+ * then rounded to the input type; tables are cached per (T, D, theta, startPos, type). FLOAT
+ * arrays rotate in {@link RowKernels#rope} (bit for bit the scalar formulas below; rows split over
+ * two cores for large inputs); the backward writes into {@link #gradBuffer} memory.
  */
 public final class Rope extends Function {
     private static final int CACHE_SIZE = 32;
@@ -30,9 +34,15 @@ public final class Rope extends Function {
     private record Key(long t, long d, double theta, long startPos, DataType type) {
     }
 
+    private static final Map<Key, float[][]> FLOAT_CACHE = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Key, float[][]> e) {
+            return size() > CACHE_SIZE;
+        }
+    };
+
     private final long startPos;
     private final double theta;
-    private double[][] table;
 
     /**
      * @param startPos position of the first time step (>= 0)
@@ -81,6 +91,39 @@ public final class Rope extends Function {
         return tab;
     }
 
+    /**
+     * The tables of {@link #tables} for FLOAT inputs, per element for {@link RowKernels#rope}:
+     * {cos, sinSigned}, each [T * D] row-major over (t, j), both elements of pair i holding pair i's
+     * value and the sine negated at even j.
+     */
+    static float[][] floatTables(long t, long d, double theta, long startPos) {
+        Key key = new Key(t, d, theta, startPos, DataType.FLOAT);
+        synchronized (FLOAT_CACHE) {
+            float[][] hit = FLOAT_CACHE.get(key);
+            if (hit != null) {
+                return hit;
+            }
+        }
+        double[][] tab = tables(t, d, theta, startPos, DataType.FLOAT);
+        int half = (int) (d / 2);
+        float[] cos = new float[(int) (t * d)];
+        float[] sin = new float[cos.length];
+        for (int pos = 0; pos < t; pos++) {
+            for (int i = 0; i < half; i++) {
+                int j = (int) (pos * d) + 2 * i;
+                cos[j] = (float) tab[0][pos * half + i];
+                cos[j + 1] = cos[j];
+                sin[j] = (float) -tab[1][pos * half + i];
+                sin[j + 1] = (float) tab[1][pos * half + i];
+            }
+        }
+        float[][] out = {cos, sin};
+        synchronized (FLOAT_CACHE) {
+            FLOAT_CACHE.put(key, out);
+        }
+        return out;
+    }
+
     @Override
     protected INDArray forward(INDArray... in) {
         long[] s = in[0].shape();
@@ -88,29 +131,49 @@ public final class Rope extends Function {
             throw new IllegalArgumentException(name() + ": input must be [B, T, H, D] with D even, got " + Arrays.toString(s));
         }
         Shapes.requireFloat(name(), "input", in[0]);
-        if (s[1] * (s[3] / 2) > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(name() + ": table T * D/2 too large for " + Arrays.toString(s));
+        if (s[1] * s[3] > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(name() + ": table T * D too large for " + Arrays.toString(s));
         }
-        table = tables(s[1], s[3], theta, startPos, in[0].dataType());
-        INDArray out = Nd4j.create(in[0].dataType(), s, 'c');
-        rotate(Buf.of(Shapes.dense(in[0])), Buf.of(out), s, table, 1.0);
+        INDArray out = Nd4j.createUninitialized(in[0].dataType(), s, 'c'); // every element written by rotate
+        rotate(Shapes.dense(in[0]), out, s, false);
         return out;
     }
 
     @Override
     protected INDArray[] backward(INDArray g) {
-        INDArray dx = Nd4j.create(g.dataType(), g.shape(), 'c');
-        rotate(Buf.of(Shapes.dense(g)), Buf.of(dx), g.shape(), table, -1.0);
+        INDArray dx = gradBuffer(0); // [B, T, H, D]
+        rotate(Shapes.dense(g), dx, g.shape(), true);
         return new INDArray[] {dx};
     }
 
-    @Override
-    protected void release() {
-        table = null;
+    /** Rotates every pair of src into dst (dense, distinct, same shape); inverse rotates by the negative angle. */
+    private void rotate(INDArray src, INDArray dst, long[] s, boolean inverse) {
+        if (Shapes.count(s) == 0) {
+            return;
+        }
+        Buf bs = Buf.of(src);
+        Buf bd = Buf.of(dst);
+        if (bs.isDouble()) {
+            rotateScalar(bs, bd, s, tables(s[1], s[3], theta, startPos, DataType.DOUBLE), inverse ? -1.0 : 1.0);
+        } else {
+            float[][] tab = floatTables(s[1], s[3], theta, startPos);
+            MemorySegment from = bs.segment();
+            MemorySegment to = bd.segment();
+            long rows = s[0] * s[1];
+            if (Shapes.count(s) < RowKernels.PARALLEL_MIN || rows < 2) {
+                RowKernels.rope(from, to, 0, rows, (int) s[1], s[2], (int) s[3], tab[0], tab[1], inverse);
+            } else {
+                // each row is rotated the same way wherever it runs: the split never changes the bits
+                Gemm.forEachParallel(2, part -> RowKernels.rope(from, to, part * rows / 2, (part + 1) * rows / 2,
+                        (int) s[1], s[2], (int) s[3], tab[0], tab[1], inverse));
+            }
+        }
+        Reference.reachabilityFence(bs);
+        Reference.reachabilityFence(bd);
     }
 
-    /** Rotates every pair of src into dst; sign -1 rotates by the negative angle. */
-    private static void rotate(Buf src, Buf dst, long[] s, double[][] tab, double sign) {
+    /** Rotates every pair of src into dst; sign -1 rotates by the negative angle (DOUBLE arrays). */
+    private static void rotateScalar(Buf src, Buf dst, long[] s, double[][] tab, double sign) {
         long b = s[0];
         long t = s[1];
         long h = s[2];

@@ -32,7 +32,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * NaN in C with beta = 0, size 0, shape and type errors.
  */
 class Bf16GemmTest {
-    static final List<String> ROUTES = List.of("fallback", "onednn");
+    static final List<String> ROUTES = List.of("fallback", "onednn", "onednn-gemm");
 
     @AfterAll
     static void restoreDefault() {
@@ -42,7 +42,7 @@ class Bf16GemmTest {
     /** Selects a route; skips the test when oneDNN is asked for but not installed. */
     static void route(String r) {
         String d = Gemm.useBf16Backend(r, 0);
-        if (r.equals("onednn")) {
+        if (r.startsWith("onednn")) {
             assumeTrue(d.startsWith("oneDNN"), "oneDNN not installed: " + d);
         } else {
             assertTrue(d.startsWith("fallback"), d);
@@ -114,11 +114,45 @@ class Bf16GemmTest {
         c.assign(Float.NaN);
         Gemm.gemmBf16(a, ta, b, tb, c, 0.5f, 0f);
         GemmTest.assertProduct(GemmTest.toDouble(a), ta, GemmTest.toDouble(b), tb, c0, 0.5, 0, c, 0);
+        // alpha = 1, beta = 0: the products oneDNN's matmul primitive takes (route onednn, A not transposed)
+        c.assign(Float.NaN);
+        Gemm.gemmBf16(a, ta, b, tb, c, 1f, 0f);
+        GemmTest.assertProduct(GemmTest.toDouble(a), ta, GemmTest.toDouble(b), tb, c0, 1, 0, c, 0);
+    }
+
+    /**
+     * The matmul primitive (route onednn) and the gemm entry point (onednn-gemm) agree within fp32 summation
+     * error on random values, for a product the primitive takes and one it leaves to the gemm entry point.
+     */
+    @Test
+    void matmulPrimitiveAgreesWithGemmEntryPoint() {
+        assumeTrue(Bf16GemmBackends.oneDnn() != null && Bf16GemmBackends.oneDnn().matmul() != null,
+                "oneDNN matmul primitive not available");
+        assertTrue(Gemm.useBf16Backend("onednn", 0).contains("matmul primitive"), Gemm.bf16Backend());
+        assertFalse(Gemm.useBf16Backend("onednn-gemm", 0).contains("matmul primitive"), Gemm.bf16Backend());
+        Random rnd = new Random(23);
+        for (boolean ta : new boolean[] {false, true}) {
+            int m = 96;
+            int n = 80;
+            int k = 320;
+            INDArray a = make(DataType.BFLOAT16, ta ? k : m, ta ? m : k, Layout.C, rnd::nextGaussian);
+            INDArray b = make(DataType.BFLOAT16, n, k, Layout.C, rnd::nextGaussian);
+            INDArray viaMatmul = Nd4j.create(DataType.FLOAT, m, n);
+            INDArray viaGemm = Nd4j.create(DataType.FLOAT, m, n);
+            route("onednn");
+            Gemm.gemmBf16(a, ta, b, true, viaMatmul, 1f, 0f);
+            route("onednn-gemm");
+            Gemm.gemmBf16(a, ta, b, true, viaGemm, 1f, 0f);
+            GemmTest.assertProduct(GemmTest.toDouble(a), ta, GemmTest.toDouble(b), true, null, 1, 0, viaMatmul,
+                    k * 0x1p-24);
+            GemmTest.assertProduct(GemmTest.toDouble(a), ta, GemmTest.toDouble(b), true, null, 1, 0, viaGemm,
+                    k * 0x1p-24);
+        }
     }
 
     /** Random bf16 values: within fp32 accumulation error of the exact product (products of bf16 are exact in fp32). */
     @ParameterizedTest
-    @ValueSource(strings = {"fallback", "onednn"})
+    @ValueSource(strings = {"fallback", "onednn", "onednn-gemm"})
     void randomWithinAccumulationTolerance(String route) {
         route(route);
         Random rnd = new Random(5);
@@ -188,7 +222,7 @@ class Bf16GemmTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fallback", "onednn"})
+    @ValueSource(strings = {"fallback", "onednn", "onednn-gemm"})
     void batchedMatchesPerMatrixLoop(String route) {
         route(route);
         Random rnd = new Random(17);
@@ -214,6 +248,49 @@ class Bf16GemmTest {
         }
     }
 
+    /**
+     * matmulBf16 over two batch dimensions on permuted views (the attention layout [B, T, H, D] seen as
+     * [B, H, T, D]), every transpose: exact on integers on every route.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"fallback", "onednn", "onednn-gemm"})
+    void matmulOverBatchDimensionsOnPermutedViews(String route) {
+        route(route);
+        Random rnd = new Random(29);
+        int b0 = 2;
+        int b1 = 3;
+        int m = 7;
+        int n = 5;
+        int k = 6;
+        for (boolean ta : new boolean[] {false, true}) {
+            for (boolean tb : new boolean[] {false, true}) {
+                // stored [B0, rows, B1, cols], used as [B0, B1, rows, cols]
+                INDArray a = batch(b0, (ta ? k : m) * b1, ta ? m : k, rnd).reshape(b0, ta ? k : m, b1, ta ? m : k)
+                        .permute(0, 2, 1, 3);
+                INDArray b = batch(b0, (tb ? n : k) * b1, tb ? k : n, rnd).reshape(b0, tb ? n : k, b1, tb ? k : n)
+                        .permute(0, 2, 1, 3);
+                INDArray c = Nd4j.create(DataType.FLOAT, b0, m, b1, n).permute(0, 2, 1, 3);
+                c.assign(Float.NaN);
+                Gemm.matmulBf16(a, ta, b, tb, c);
+                for (int i = 0; i < b0; i++) {
+                    for (int j = 0; j < b1; j++) {
+                        INDArray ai = a.get(NDArrayIndex.point(i), NDArrayIndex.point(j), NDArrayIndex.all(),
+                                NDArrayIndex.all());
+                        INDArray bi = b.get(NDArrayIndex.point(i), NDArrayIndex.point(j), NDArrayIndex.all(),
+                                NDArrayIndex.all());
+                        INDArray ci = c.get(NDArrayIndex.point(i), NDArrayIndex.point(j), NDArrayIndex.all(),
+                                NDArrayIndex.all());
+                        GemmTest.assertProduct(GemmTest.toDouble(ai), ta, GemmTest.toDouble(bi), tb, null, 1, 0, ci, 0);
+                    }
+                }
+            }
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> Gemm.matmulBf16(
+                Nd4j.create(DataType.BFLOAT16, 2, 3, 4), false, Nd4j.create(DataType.BFLOAT16, 3, 4, 5), false,
+                Nd4j.create(DataType.FLOAT, 2, 3, 5)));
+        assertTrue(e.getMessage().contains("shapes do not match"), e.getMessage());
+    }
+
     static INDArray batch(int bt, int r, int c, Random rnd) {
         INDArray f = Nd4j.create(DataType.FLOAT, bt, r, c);
         for (long i = 0; i < f.length(); i++) {
@@ -223,7 +300,7 @@ class Bf16GemmTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fallback", "onednn"})
+    @ValueSource(strings = {"fallback", "onednn", "onednn-gemm"})
     void sizeZero(String route) {
         route(route);
         INDArray c = Nd4j.create(DataType.FLOAT, 3, 4).assign(2);

@@ -266,4 +266,33 @@ class HalfFloatRoundTest {
         }
         assertTrue(changed, "random values must actually change");
     }
+
+    /** The one-pass rounded copy equals dup + roundInPlace bit for bit, for C, F and strided inputs, and leaves x alone. */
+    @Test
+    void roundedCopyEqualsDupThenRoundInPlace() {
+        Random rnd = new Random(9);
+        INDArray c = Nd4j.create(DataType.FLOAT, 37, 53);
+        for (long i = 0; i < c.length(); i++) {
+            c.putScalar(i, (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(12) - 8)));
+        }
+        INDArray[] inputs = {c, c.dup('f'), c.get(NDArrayIndex.interval(0, 2, 37), NDArrayIndex.all()), c.transpose(),
+            Nd4j.create(DataType.FLOAT, 0, 4)};
+        for (INDArray x : inputs) {
+            INDArray before = x.dup();
+            for (boolean bf16 : new boolean[] {true, false}) {
+                INDArray want = x.dup('c');
+                if (bf16) {
+                    Bf16.roundInPlace(want);
+                } else {
+                    Fp16.roundInPlace(want);
+                }
+                INDArray got = bf16 ? Bf16.rounded(x) : Fp16.rounded(x);
+                assertEquals('c', got.ordering());
+                assertEquals(want, got);
+                assertEquals(before, x, "the input is not modified");
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> Bf16.rounded(Nd4j.create(DataType.DOUBLE, 2)));
+        assertThrows(IllegalArgumentException.class, () -> Fp16.rounded(Nd4j.create(DataType.DOUBLE, 2)));
+    }
 }

@@ -7,7 +7,7 @@ import java.util.Locale;
 import org.lowbit4j.autograd.blas.BlasBackend;
 import org.lowbit4j.autograd.blas.Gemm;
 import org.lowbit4j.autograd.blas.BlasBackends;
-import org.lowbit4j.autograd.blas.Nd4jBlas;
+import org.lowbit4j.autograd.blas.SgemmBackends;
 import org.lowbit4j.autograd.formats.Bf16Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -15,22 +15,29 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * fp32 GEMM throughput, GFLOP/s, of every path side by side: ND4J's {@code INDArray.mmul} (what
- * plain ND4J code writes), {@code Nd4j.gemm}, and the lowbit4j {@link Gemm} facade on each CBLAS
- * library it can use. Shapes: 512³, 1024³, 2048³ and the stories15M training GEMMs
+ * plain ND4J code writes), {@code Nd4j.gemm}, and the lowbit4j {@link Gemm} facade: as one call on
+ * the active CBLAS library's own threads ("1 call", the path before products were split over the
+ * cores), split over the cores on each CBLAS library, and split over the cores on oneDNN's
+ * {@code dnnl_sgemm} where oneDNN is installed. The column marked {@code *} is what {@link Gemm}
+ * does by default, and the ratios use it; the last column says how it ran each product
+ * ({@link Gemm#plan}). Shapes: 512³, 1024³, 2048³ and the stories15M training GEMMs
  * (B*T = 2048 tokens, dim 288, hidden 768, vocab 32000, 6 heads of 48, seq 256).
  *
  * <p>Usage: {@code ./lowbit4j bench gemm [--budget SECONDS] [--only SUBSTRING] [--no-mmul]
  * [--peer "python3 examples/scripts/numpy_gemm.py"]}. Each cell is the median of several timed
- * runs (about {@code budget} seconds, at least 3) after warm-up, the paths interleaved run by run
- * so that the machine's drifting speed hits them alike. With {@code --peer}, that command is run
- * for each shape between two halves of the Java measurement (with {@code --index I --budget S
- * --quiet} appended; it must print one GFLOP/s figure), giving a same-minute peer column and the
+ * runs (about {@code budget} seconds, at least 3 rounds) after warm-up, the paths interleaved round
+ * by round so that the machine's drifting speed hits them alike; the paths on OpenBLAS's own threads
+ * run last in each round and are followed by a pause, because their idle threads spin for about
+ * 0.1 s and would take a core from the next path ({@link #LIBRARY_SPIN_PAUSE_MS}). With
+ * {@code --peer}, that command is run for each shape between two halves of the Java measurement (with
+ * {@code --index I --budget S --quiet} appended; it must print one GFLOP/s figure), giving a same-minute peer column and the
  * ratio Gemm / peer. {@code --explain} instead times the pieces of ND4J's {@code mmul} path
  * (order-converting copies around the BLAS call) to show where its time goes.
  *
  * <p>{@code --bf16 [--threads 1,2]} instead compares, shape by shape, the fp32 {@link Gemm#gemm}
  * (active CBLAS), oneDNN's {@code dnnl_sgemm} and the bf16 {@link Gemm#gemmBf16} (oneDNN
- * {@code dnnl_gemm_bf16bf16f32} at each OpenMP thread count, and the widening fallback), plus the
+ * {@code dnnl_gemm_bf16bf16f32} at each OpenMP thread count: "oneDNN" takes oneDNN's matmul primitive
+ * where it suits and "dnnl_gemm" never does, and the widening fallback), plus the
  * cost of rounding both fp32 operands to bf16 ({@link Bf16Arrays#toBf16}) in milliseconds, which a
  * training step pays once per operand; "bf16 + conv" is the best bf16 figure with that cost added.
  */
@@ -125,29 +132,72 @@ public final class GemmBench {
         }
         BlasBackend active = Gemm.backend();
         List<BlasBackend> cblas = BlasBackends.cblasLibraries();
+        String defaultRoute = System.getProperty(SgemmBackends.PROPERTY);
+        boolean defaultOneDnn = Gemm.sgemmBackend().startsWith("oneDNN");
+        boolean defaultSplit = Gemm.coreSplitOn();
+        boolean oneDnn = Gemm.useSgemmBackend("auto").startsWith("oneDNN");
+        Gemm.useSgemmBackend(defaultRoute);
         System.out.printf(Locale.ROOT, "# lowbit4j GemmBench, fp32, %d cores, ND4J %s threads%n",
                 Runtime.getRuntime().availableProcessors(),
                 Nd4j.getExecutioner().getEnvironmentInformation().get("omp.threads"));
         System.out.println("# active Gemm backend: " + active.describe());
+        System.out.println("# large fp32 products: " + Gemm.sgemmBackend());
+        System.out.println("# split over the cores: "
+                + (defaultSplit ? "on" : "off (" + Gemm.SPLIT_PROPERTY + "=false)"));
         for (BlasBackend b : cblas) {
             System.out.println("# available: " + b.describe());
         }
+        // one column per path: its label and how to set Gemm up for it (null for the ND4J columns)
         List<String> cols = new ArrayList<>();
+        List<Runnable> setups = new ArrayList<>();
+        List<Boolean> wakes = new ArrayList<>(); // whether the column runs on OpenBLAS's own threads
         if (mmul) {
             cols.add("ND4J mmul");
+            setups.add(null);
+            wakes.add(true);
         }
         cols.add("Nd4j.gemm");
-        for (BlasBackend b : cblas) {
-            cols.add("Gemm[" + b.kind() + "]");
+        setups.add(null);
+        wakes.add(true);
+        int defaultCol = -1;
+        boolean cblasActive = active instanceof org.lowbit4j.autograd.blas.CblasLibrary;
+        if (cblasActive) {
+            if (!defaultSplit && !defaultOneDnn) {
+                defaultCol = cols.size();
+            }
+            cols.add("Gemm[" + active.kind() + "] 1 call");
+            setups.add(() -> setUp(active, "blas", false));
+            wakes.add(true);
         }
+        for (BlasBackend b : cblas) {
+            if (b == active && defaultSplit && !defaultOneDnn) {
+                defaultCol = cols.size();
+            }
+            cols.add("Gemm[" + b.kind() + "]");
+            setups.add(() -> setUp(b, "blas", true));
+            wakes.add(false);
+        }
+        if (oneDnn && cblasActive) {
+            if (defaultOneDnn) {
+                defaultCol = cols.size();
+            }
+            cols.add("Gemm[oneDNN]");
+            setups.add(() -> setUp(active, "auto", defaultSplit));
+            wakes.add(!defaultSplit);
+        }
+        if (defaultCol < 0) { // Nd4jBlas active, or a default this table has no column for
+            defaultCol = mmul ? 1 : 0;
+        }
+        cols.set(defaultCol, cols.get(defaultCol) + " *");
         System.out.println();
         if (peer != null) {
             cols.add("peer");
         }
         System.out.println("| shape (M×N×K) | " + String.join(" | ", cols) + " | Gemm / ND4J mmul |"
-                + (peer != null ? " Gemm / peer |" : ""));
-        System.out.println("|---|" + "---:|".repeat(cols.size() + 1 + (peer != null ? 1 : 0)));
-        System.out.println("(GFLOP/s, median; batched rows: ND4J columns use Nd4j.matmul on rank-3 arrays)");
+                + (peer != null ? " Gemm / peer |" : "") + " default plan |");
+        System.out.println("|---|" + "---:|".repeat(cols.size() + 1 + (peer != null ? 1 : 0)) + "---|");
+        System.out.println("(GFLOP/s, median; * = Gemm's default path, used for the ratios; batched rows: ND4J columns"
+                + " use Nd4j.matmul on rank-3 arrays, and every Gemm column runs the entries side by side)");
         Nd4j.getRandom().setSeed(1);
         List<Shape> shapes = shapes();
         for (int si = 0; si < shapes.size(); si++) {
@@ -172,29 +222,34 @@ public final class GemmBench {
             }
             ops.add(s.batch() == 1 ? () -> Nd4j.gemm(a, b, c, s.ta(), s.tb(), 1.0, 0.0)
                     : () -> Nd4j.matmul(a3, b3, c, false, false, false));
-            for (BlasBackend be : cblas) {
-                Op g = s.batch() == 1 ? () -> Gemm.gemm(a, s.ta(), b, s.tb(), c, 1.0, 0.0)
-                        : () -> Gemm.gemmBatched(a, s.ta(), b, s.tb(), c, 1.0, 0.0);
+            Op g = s.batch() == 1 ? () -> Gemm.gemm(a, s.ta(), b, s.tb(), c, 1.0, 0.0)
+                    : () -> Gemm.gemmBatched(a, s.ta(), b, s.tb(), c, 1.0, 0.0);
+            for (Runnable setup : setups.subList(ops.size(), setups.size())) {
                 ops.add(() -> {
-                    Gemm.useBackend(be);
+                    setup.run();
                     g.run();
                 });
             }
-            double[] gf = gflops(ops, s.flops(), budget / 2);
+            boolean[] wakesThreads = new boolean[ops.size()];
+            int nd4jCols = mmul ? 2 : 1;
+            for (int i = 0; i < wakesThreads.length; i++) {
+                // Gemm runs a batch's entries side by side with OpenBLAS held at one thread, in every column
+                wakesThreads[i] = wakes.get(i) && (s.batch() == 1 || i < nd4jCols);
+            }
+            double[] gf = gflops(ops, wakesThreads, s.flops(), budget / 2);
             double peerGflops = Double.NaN;
             if (peer != null) {
-                peerGflops = runPeer(peer, si, budget);
-                double[] again = gflops(ops, s.flops(), budget / 2);
+                peerGflops = runPeer(peer, si, budget); // gflops ended with a pause: no spinning threads here
+                double[] again = gflops(ops, wakesThreads, s.flops(), budget / 2);
                 for (int i = 0; i < gf.length; i++) {
                     gf[i] = 0.5 * (gf[i] + again[i]);
                 }
             }
-            Gemm.useBackend(active);
-            int nd4jCol = mmul ? 1 : 0;
-            double best = active instanceof Nd4jBlas ? gf[nd4jCol] : gf[nd4jCol + 1 + cblas.indexOf(active)];
+            setUp(active, defaultRoute, defaultSplit);
+            double best = gf[defaultCol];
             StringBuilder line = new StringBuilder("| " + s.name() + " | ");
-            for (double g : gf) {
-                line.append(String.format(Locale.ROOT, "%.1f | ", g));
+            for (double v : gf) {
+                line.append(String.format(Locale.ROOT, "%.1f | ", v));
             }
             if (peer != null) {
                 line.append(String.format(Locale.ROOT, "%.1f | ", peerGflops));
@@ -203,8 +258,17 @@ public final class GemmBench {
             if (peer != null) {
                 line.append(String.format(Locale.ROOT, " %.2f× |", best / peerGflops));
             }
+            line.append(' ').append(s.batch() == 1 ? Gemm.plan(s.m(), s.n(), s.k(), s.ta(), s.tb(), DataType.FLOAT)
+                    : s.batch() + " entries side by side, 1 thread each").append(" |");
             System.out.println(line);
         }
+    }
+
+    /** Sets Gemm up for one column: CBLAS library, large-fp32 route, split over the cores on or off. */
+    private static void setUp(BlasBackend cblas, String sgemmRoute, boolean split) {
+        Gemm.useBackend(cblas);
+        Gemm.useSgemmBackend(sgemmRoute);
+        Gemm.useCoreSplit(split);
     }
 
     /**
@@ -213,6 +277,83 @@ public final class GemmBench {
      *
      * @return the median GFLOP/s of each operation, in order
      */
+    /**
+     * After a call on OpenBLAS's own threads its idle threads spin (busy-wait) for about 0.1 s before they
+     * sleep (measured here: 90-110 ms of CPU while the JVM slept), stealing a core from whatever runs next.
+     * {@link #gflops(List, boolean[], double, double)} waits this long after such calls.
+     */
+    static final long LIBRARY_SPIN_PAUSE_MS = 200;
+
+    /**
+     * Like {@link #gflops(List, double, double)}, for paths that differ in how they use the cores: in each
+     * round every operation runs as a block of back-to-back runs (at least about 20 ms, each run timed), those
+     * that wake OpenBLAS's own threads last, then the round pauses {@link #LIBRARY_SPIN_PAUSE_MS} so that
+     * their spinning threads never run beside the next round's single-threaded bands (or the peer).
+     *
+     * @param wakesLibraryThreads per operation: whether it runs on OpenBLAS's own threads
+     * @return the median GFLOP/s of each operation, in order
+     */
+    static double[] gflops(List<Op> ops, boolean[] wakesLibraryThreads, double flops, double budgetSeconds) {
+        int n = ops.size();
+        double[] first = new double[n];
+        boolean anyWakes = false;
+        for (int i = 0; i < n; i++) {
+            long t0 = System.nanoTime();
+            ops.get(i).run();
+            first[i] = Math.max((System.nanoTime() - t0) / 1e9, 1e-6);
+            if (first[i] < 0.5) {
+                ops.get(i).run();
+            }
+            anyWakes |= wakesLibraryThreads[i];
+        }
+        int[] reps = new int[n];
+        double roundSeconds = anyWakes ? LIBRARY_SPIN_PAUSE_MS / 1e3 : 0;
+        for (int i = 0; i < n; i++) {
+            reps[i] = (int) Math.max(1, Math.ceil(0.02 / first[i]));
+            roundSeconds += reps[i] * first[i];
+        }
+        int rounds = (int) Math.max(3, Math.min(50, Math.round(budgetSeconds * n / roundSeconds)));
+        List<List<Double>> t = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            t.add(new ArrayList<>());
+        }
+        pause(anyWakes);
+        for (int r = 0; r < rounds; r++) {
+            for (boolean wakes : new boolean[] {false, true}) {
+                for (int i = 0; i < n; i++) {
+                    if (wakesLibraryThreads[i] != wakes) {
+                        continue;
+                    }
+                    for (int j = 0; j < reps[i]; j++) {
+                        long s = System.nanoTime();
+                        ops.get(i).run();
+                        t.get(i).add((System.nanoTime() - s) / 1e9);
+                    }
+                }
+            }
+            pause(anyWakes);
+        }
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            double[] v = t.get(i).stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            double median = v.length % 2 == 1 ? v[v.length / 2] : 0.5 * (v[v.length / 2 - 1] + v[v.length / 2]);
+            out[i] = flops / median / 1e9;
+        }
+        return out;
+    }
+
+    /** Sleeps {@link #LIBRARY_SPIN_PAUSE_MS} if asked, so that OpenBLAS's idle threads stop spinning. */
+    private static void pause(boolean needed) {
+        if (!needed) {
+            return;
+        }
+        try {
+            Thread.sleep(LIBRARY_SPIN_PAUSE_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     static double[] gflops(List<Op> ops, double flops, double budgetSeconds) {
         int n = ops.size();
         double firstSum = 0;
@@ -290,6 +431,7 @@ public final class GemmBench {
             cols.add("fp32 dnnl_sgemm");
             for (int t : threads) {
                 cols.add("bf16 oneDNN " + t + "T");
+                cols.add("bf16 dnnl_gemm " + t + "T");
             }
         } else {
             System.out.println("# oneDNN not available: only the fallback is timed");
@@ -333,7 +475,8 @@ public final class GemmBench {
                     }
                 } : () -> Gemm.gemmOneDnn(a, s.ta(), b, s.tb(), c, 1f, 0f));
                 for (int t : threads) {
-                    ops.add(bf16Op(s, ab, bb, c, "onednn", t));
+                    ops.add(bf16Op(s, ab, bb, c, "onednn", t));      // matmul primitive where it suits
+                    ops.add(bf16Op(s, ab, bb, c, "onednn-gemm", t)); // always dnnl_gemm_bf16bf16f32
                 }
             }
             ops.add(bf16Op(s, ab, bb, c, "fallback", 0));

@@ -11,6 +11,7 @@ import org.lowbit4j.optim.AdamW;
 import org.lowbit4j.optim.AdamW4bit;
 import org.lowbit4j.optim.AdamW8bit;
 import org.lowbit4j.optim.AdamWConfig;
+import org.lowbit4j.optim.GradClip;
 import org.lowbit4j.optim.Optimizer;
 import org.lowbit4j.optim.QuantConfig;
 import org.lowbit4j.optim.UpdateOptions;
@@ -23,10 +24,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * on the stories15M parameter shapes (token embedding [32000, 288]; per layer, of 6: wq/wk/wv/wo [288, 288],
  * w1/w3 [768, 288], w2 [288, 768], two norms [288]; final norm [288]: 15.19M parameters).
  *
- * <p>Usage: {@code ./lowbit4j bench optim [--threads 1,2] [--reps 7] [--steps 3]}. For each thread count,
- * each optimizer runs {@code reps} timed rounds of {@code steps} steps after warm-up, the optimizers
- * interleaved round by round so that a drifting machine speed hits them alike; the table shows the median
- * round. Gradients are fixed random arrays (the step's cost does not depend on their values).
+ * <p>Usage: {@code ./lowbit4j bench optim [--threads 1,2] [--reps 7] [--steps 3] [--clip true]}. For each
+ * thread count, each optimizer runs {@code reps} timed rounds of {@code steps} steps after warm-up, the
+ * optimizers interleaved round by round so that a drifting machine speed hits them alike; the table shows the
+ * median round. Gradients are fixed random arrays (the step's cost does not depend on their values). With
+ * {@code --clip true}, a second table times {@link GradClip#clipGradNorm} on the same gradients (global norm
+ * plus scaling by 1/2 each call), {@code reps} calls per thread count after warm-up.
  */
 public final class OptimBench {
     private OptimBench() {
@@ -66,7 +69,7 @@ public final class OptimBench {
     /**
      * Runs the benchmark and prints a Markdown table.
      *
-     * @param args {@code --threads LIST}, {@code --reps N}, {@code --steps N}
+     * @param args {@code --threads LIST}, {@code --reps N}, {@code --steps N}, {@code --clip true|false}
      * @throws IllegalArgumentException on an unknown or malformed option
      */
     public static void run(String[] args) {
@@ -74,6 +77,7 @@ public final class OptimBench {
         int[] threads = cores > 1 ? new int[] {1, cores} : new int[] {1};
         int reps = 7;
         int steps = 3;
+        boolean clip = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (i + 1 >= args.length) {
@@ -84,8 +88,9 @@ public final class OptimBench {
                 case "--threads" -> threads = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--reps" -> reps = Integer.parseInt(v);
                 case "--steps" -> steps = Integer.parseInt(v);
+                case "--clip" -> clip = parseBoolean(v);
                 default -> throw new IllegalArgumentException("unknown option " + a
-                        + "; expected --threads LIST, --reps N, --steps N");
+                        + "; expected --threads LIST, --reps N, --steps N, --clip true|false");
             }
         }
         if (reps < 1 || steps < 1) {
@@ -138,6 +143,47 @@ public final class OptimBench {
                 System.out.printf(Locale.ROOT, "| %s | %d | %.1f | %.0f | %.2f | %s | %.3f |%n", names[k], t, m,
                         params / m / 1e3, m / base, cpuCells, (double) opt[k].stateBytes() / params);
             }
+        }
+        if (clip) {
+            clipTable(ps, threads, reps);
+        }
+    }
+
+    private static boolean parseBoolean(String v) {
+        return switch (v) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("--clip takes true or false, got " + v);
+        };
+    }
+
+    /**
+     * Times {@code GradClip.clipGradNorm} with a bound of half the current norm, so that every call both sums
+     * and scales (the gradients halve each call: after all thread counts 2^-(threads * (reps + 2)) of their start,
+     * far from subnormal for the usual settings).
+     */
+    private static void clipTable(List<Tensor> ps, int[] threads, int reps) {
+        System.out.println();
+        System.out.println("| GradClip.clipGradNorm (norm + scaling) | threads | ms/call (median wall) | CPU ms/call (calling thread) |");
+        System.out.println("|---|---:|---:|---:|");
+        var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        double norm = GradClip.globalNorm(ps);
+        for (int t : threads) {
+            for (int w = 0; w < 2; w++) {
+                GradClip.clipGradNorm(ps, norm / 2, t);
+                norm /= 2;
+            }
+            double[] ms = new double[reps];
+            double[] cpu = new double[reps];
+            for (int r = 0; r < reps; r++) {
+                long c0 = mx.getCurrentThreadCpuTime();
+                long t0 = System.nanoTime();
+                GradClip.clipGradNorm(ps, norm / 2, t);
+                ms[r] = (System.nanoTime() - t0) / 1e6;
+                cpu[r] = (mx.getCurrentThreadCpuTime() - c0) / 1e6;
+                norm /= 2;
+            }
+            System.out.printf(Locale.ROOT, "| clipGradNorm | %d | %.2f | %.2f |%n", t, median(ms), median(cpu));
         }
     }
 

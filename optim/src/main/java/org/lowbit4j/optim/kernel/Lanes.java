@@ -71,7 +71,11 @@ final class Lanes {
     // where it cannot prove the class; a second vector class seen at such a site in the same JVM (another
     // shape in another kernel) can make C2 box the vectors of a whole loop (measured: the 4-bit step 2x
     // slower after the 8-bit one had run). So every optimizer kernel uses the one shape of F, I and B, and
-    // none reinterprets a byte vector as ints.
+    // none reinterprets a byte vector as ints. Double vectors converted from floats (F2D) do it too: a clipping
+    // kernel written with them made the 8-bit and 4-bit steps 2.3x slower when both ran in one loop (hence
+    // ClipKernel's float-only arithmetic); autograd's RowKernels convert F2D, and with its RMSNorm backward in
+    // the same JVM some vectors of the 8-bit step are boxed (measured 3-10 MB allocated per stories15M step,
+    // about 1 MB with the previous kernel; the step 5-15% slower).
 
     /**
      * Packs the low nibbles of {@code pack[0, LANES)} (each in 0..15) into {@code codes}, byte k into bits

@@ -24,17 +24,20 @@ public final class MapEncoder {
     private final float[] mids;
     private final short[] bucketCode;
     /**
-     * Per bucket, for one-gather vector encoding: {@code code << 16 | (0xFFFF - t)}, where {@code t} is the low
-     * 16 bits of the ordered key of the midpoint above the code when that midpoint lies in the bucket (a value
-     * of the bucket is above the midpoint iff its own low 16 key bits exceed {@code t}), else 0xFFFF (never
-     * exceeded); -1 for a slow bucket. Adding a value's low 16 key bits carries into bit 16 exactly when they
-     * exceed {@code t}, so {@code (entry + low16) >>> 16} is the code.
+     * For one-gather vector encoding, indexed by the top 16 bits of a value's RAW float bits (the index needs no
+     * key transform): {@code code << 16 | (0xFFFF - t)} of the value's bucket, where {@code t} is the low 16 bits
+     * of the ordered key of the midpoint above the code when that midpoint lies in the bucket (a value of the
+     * bucket is above the midpoint iff the low 16 bits of its own key exceed {@code t}), else 0xFFFF (never
+     * exceeded); -1 for a slow bucket. Adding the value's low 16 key bits ({@link #keyLow16}) carries into bit
+     * 16 exactly when they exceed {@code t}, so {@code (entry + keyLow16) >>> 16} is the code, modulo 256 (see
+     * {@link #nanBucketEntry}).
      */
-    private final int[] bucketEntry;
+    private final int[] rawEntry;
+    /** Whether no entry of {@link #rawEntry} is negative (no slow bucket). */
+    private final boolean exactEntries;
     /**
-     * Whether every midpoint is positive: then every negative value (and -0) encodes to 0 and the raw float
-     * bits may stand in for the ordered key (a negative value's raw bits fall in a bucket of negative keys,
-     * all of code 0 with no midpoint, or in a slow NaN bucket).
+     * Whether every midpoint is positive: then every negative value (and -0) encodes to 0, the entries of all
+     * negative floats are 0, and a value's raw low 16 bits may stand in for {@link #keyLow16}.
      */
     private final boolean positiveMids;
     /** The map padded to 256 entries (NaN beyond the map), so that any byte code can be gathered. */
@@ -81,11 +84,12 @@ public final class MapEncoder {
         table256 = new float[256];
         Arrays.fill(table256, Float.NaN);
         System.arraycopy(values, 0, table256, 0, values.length);
-        bucketEntry = new int[BUCKETS];
-        for (int b = 0; b < BUCKETS; b++) {
+        rawEntry = new int[BUCKETS];
+        for (int u = 0; u < BUCKETS; u++) {
+            int b = (key(u << 16) >> 16) + BUCKETS / 2;
             int c = bucketCode[b];
             if (c < 0) {
-                bucketEntry[b] = -1;
+                rawEntry[u] = nanBucketEntry(b);
                 continue;
             }
             int t = 0xFFFF;
@@ -95,9 +99,60 @@ public final class MapEncoder {
                     t = midKey & 0xFFFF;
                 }
             }
-            bucketEntry[b] = c << 16 | (0xFFFF - t);
+            rawEntry[u] = c << 16 | (0xFFFF - t);
         }
+        exactEntries = Arrays.stream(rawEntry).allMatch(e -> e >= 0);
         positiveMids = mids[0] > 0f;
+    }
+
+    /**
+     * The entry of a bucket {@code b} (of ordered keys) without a plain code: one holding NaNs, the only kind the
+     * dynamic maps have (checked by MapEncoderTest). For a map of 256 codes its codes are exact modulo 256: +inf
+     * is above every midpoint (code 255), and a positive NaN sharing its bucket adds at least 1 to
+     * {@code 255 << 16 | 0xFFFF}, which makes code 256, i.e. 0 as a byte: what {@link #encode} gives a NaN (above
+     * no midpoint). Every other NaN bucket, -inf's included, is code 0. Any other bucket or map: -1 (slow).
+     */
+    private int nanBucketEntry(int b) {
+        int keyLo = (b - BUCKETS / 2) << 16;
+        float lo = fromKey(keyLo);
+        float hi = fromKey(keyLo | 0xFFFF);
+        boolean nanOrInfLo = Float.isNaN(lo) || Float.isInfinite(lo);
+        boolean nanOrInfHi = Float.isNaN(hi) || Float.isInfinite(hi);
+        if (values.length != 256 || !nanOrInfLo || !nanOrInfHi) {
+            return -1;
+        }
+        // +inf has the smallest key of its bucket; the rest of that bucket are positive NaNs.
+        return lo == Float.POSITIVE_INFINITY ? (values.length - 1) << 16 | 0xFFFF : 0;
+    }
+
+    /**
+     * @param bits a float's raw bits
+     * @return the low 16 bits of its ordered key: the raw low bits, inverted for a negative value
+     */
+    static int keyLow16(int bits) {
+        return (bits ^ (bits >> 31)) & 0xFFFF;
+    }
+
+    /**
+     * @return the raw-bits entries (live; for the kernels): where {@code entries[x >>> 16]} is not negative, the
+     *     code of the float with raw bits {@code x} is {@code ((entries[x >>> 16] + keyLow16(x)) >>> 16) & 0xFF};
+     *     a negative entry marks a slow bucket, for {@link #encode}
+     */
+    int[] rawEntries() {
+        return rawEntry;
+    }
+
+    /** @return whether every raw entry is exact (no slow bucket; true for 256-code dynamic maps) */
+    boolean exactEntries() {
+        return exactEntries;
+    }
+
+    /**
+     * @return whether every midpoint is positive, so that the raw low 16 bits of a value's bits may replace
+     *     {@link #keyLow16} with the raw entries (a negative value's entry is 0)
+     */
+    boolean positiveMids() {
+        return positiveMids;
     }
 
     /**
@@ -109,38 +164,21 @@ public final class MapEncoder {
     public void encodeBytes(float[] x, int n, float inv, byte[] codes, int start, int[] scratch) {
         scratch = scratch.length >= Lanes.LANES ? scratch : new int[Lanes.LANES];
         int i = 0;
-        // NOTE: the whole vector body lives in each loop: a helper taking or returning vectors that C2 does
-        // not inline would box every vector (an allocation per vector of values).
-        if (positiveMids) {
-            for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
-                IntVector bits = FloatVector.fromArray(Lanes.F, x, i).mul(inv).reinterpretAsInts();
-                bits.lanewise(VectorOperators.ASHR, 16).add(BUCKETS / 2).intoArray(scratch, 0);
-                IntVector entry = IntVector.fromArray(Lanes.I, bucketEntry, 0, scratch, 0);
-                if (entry.compare(VectorOperators.LT, 0).anyTrue()) {
-                    for (int k = 0; k < Lanes.LANES; k++) {
-                        codes[start + i + k] = (byte) encode(x[i + k] * inv);
-                    }
-                    continue;
+        // NOTE: the whole vector body lives in the loop: a helper taking or returning vectors that C2 does not
+        // inline would box every vector (an allocation per vector of values). Block8Kernel repeats this body.
+        for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
+            IntVector bits = FloatVector.fromArray(Lanes.F, x, i).mul(inv).reinterpretAsInts();
+            bits.lanewise(VectorOperators.LSHR, 16).intoArray(scratch, 0);
+            IntVector entry = IntVector.fromArray(Lanes.I, rawEntry, 0, scratch, 0);
+            if (entry.compare(VectorOperators.LT, 0).anyTrue()) {
+                for (int k = 0; k < Lanes.LANES; k++) {
+                    codes[start + i + k] = (byte) encode(x[i + k] * inv);
                 }
-                ((ByteVector) entry.add(bits.and(0xFFFF)).lanewise(VectorOperators.LSHR, 16)
-                        .convertShape(VectorOperators.I2B, Lanes.B, 0)).intoArray(codes, start + i);
+                continue;
             }
-        } else {
-            for (; i <= n - Lanes.LANES; i += Lanes.LANES) {
-                IntVector bits = FloatVector.fromArray(Lanes.F, x, i).mul(inv).reinterpretAsInts();
-                IntVector key = bits.lanewise(VectorOperators.XOR,
-                        bits.lanewise(VectorOperators.ASHR, 31).and(0x7FFFFFFF));
-                key.lanewise(VectorOperators.ASHR, 16).add(BUCKETS / 2).intoArray(scratch, 0);
-                IntVector entry = IntVector.fromArray(Lanes.I, bucketEntry, 0, scratch, 0);
-                if (entry.compare(VectorOperators.LT, 0).anyTrue()) {
-                    for (int k = 0; k < Lanes.LANES; k++) {
-                        codes[start + i + k] = (byte) encode(x[i + k] * inv);
-                    }
-                    continue;
-                }
-                ((ByteVector) entry.add(key.and(0xFFFF)).lanewise(VectorOperators.LSHR, 16)
-                        .convertShape(VectorOperators.I2B, Lanes.B, 0)).intoArray(codes, start + i);
-            }
+            IntVector low = bits.lanewise(VectorOperators.XOR, bits.lanewise(VectorOperators.ASHR, 31)).and(0xFFFF);
+            ((ByteVector) entry.add(low).lanewise(VectorOperators.LSHR, 16)
+                    .convertShape(VectorOperators.I2B, Lanes.B, 0)).intoArray(codes, start + i);
         }
         for (; i < n; i++) {
             codes[start + i] = (byte) encode(x[i] * inv);

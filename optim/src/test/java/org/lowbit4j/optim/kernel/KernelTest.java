@@ -126,6 +126,51 @@ class KernelTest {
         }
     }
 
+    @Test
+    void block8PipelinedPathHandlesZeroAndNonFiniteBlocksAndOtherMapsLikeTheScalarTwin() {
+        Random r = new Random(8);
+        int n = 256 * 6 + 40;
+        float[] p = gaussian(r, n, 1);
+        float[] g = gaussian(r, n, 0.1);
+        for (int i = 256; i < 512; i++) {
+            g[i] = 0f;      // block 1: both moments stay exactly zero (a zero maximum, the zero code)
+        }
+        g[3 * 256 + 7] = Float.NaN;                    // block 3: NaN moments and maxima
+        g[4 * 256 + 9] = Float.POSITIVE_INFINITY;      // block 4: infinite moments
+        for (MapEncoder mMap : new MapEncoder[] {S8, S4}) {   // the 4-bit map takes the general path
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment p1 = segment(arena, p);
+                MemorySegment p2 = segment(arena, p);
+                MemorySegment gs = segment(arena, g);
+                Block8Kernel.State s1 = zero8(n, mMap);
+                Block8Kernel.State s2 = zero8(n, mMap);
+                for (int step = 1; step <= 3; step++) {
+                    var c = AdamCoeffs.of(0.01, 0.9, 0.999, 1e-8, 0.01, step);
+                    Block8Kernel.update(p1, gs, s1, 0, 768, c, mMap, U8);
+                    Block8Kernel.update(p1, gs, s1, 768, n, c, mMap, U8);
+                    Block8Kernel.updateScalar(p2, gs, s2, 0, n, c, mMap, U8);
+                    assertArrayEquals(floats(p2), floats(p1), "step " + step);
+                    assertArrayEquals(s2.mCodes(), s1.mCodes(), "step " + step);
+                    assertArrayEquals(s2.vCodes(), s1.vCodes(), "step " + step);
+                    assertArrayEquals(s2.mAbsmax(), s1.mAbsmax(), "step " + step);
+                    assertArrayEquals(s2.vAbsmax(), s1.vAbsmax(), "step " + step);
+                }
+                assertEquals(0f, s1.mAbsmax()[1]);
+                assertEquals(mMap.zeroCode(), s1.mCodes()[300] & 0xFF);
+                assertTrue(Float.isNaN(s1.mAbsmax()[3]));
+            }
+        }
+    }
+
+    private static Block8Kernel.State zero8(int n, MapEncoder mMap) {
+        int blocks = (n + 255) / 256;
+        byte[] mc = new byte[n];
+        byte[] vc = new byte[n];
+        java.util.Arrays.fill(mc, (byte) mMap.zeroCode());
+        java.util.Arrays.fill(vc, (byte) U8.zeroCode());
+        return new Block8Kernel.State(mc, new float[blocks], vc, new float[blocks], 256);
+    }
+
     private static Block8Kernel.State zero8(int n) {
         int blocks = (n + 255) / 256;
         byte[] mc = new byte[n];

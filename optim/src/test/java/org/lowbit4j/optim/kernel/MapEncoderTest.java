@@ -72,10 +72,14 @@ class MapEncoderTest {
             for (int i = 0; i < n; i++) {
                 x[i] = (float) ((r.nextBoolean() ? 1 : -1) * Math.pow(10, -9 * r.nextDouble()));
             }
-            x[3] = Float.NaN;   // a slow bucket inside a vector
+            x[3] = Float.NaN;   // a NaN bucket inside a vector (exact entries for 256 codes, slow otherwise)
             x[17] = Float.POSITIVE_INFINITY;
             x[18] = 0f;
             x[19] = -0f;
+            x[40] = Float.NEGATIVE_INFINITY;
+            x[41] = Float.intBitsToFloat(0xFFC00001);   // a negative NaN
+            x[42] = Float.intBitsToFloat(0x7F800001);   // a NaN in +inf's bucket
+            x[43] = Float.intBitsToFloat(0x7F80FFFF);
             float inv = 1.25f;
             int[] ix = new int[8];
             byte[] codes = new byte[n + 5];
@@ -94,6 +98,33 @@ class MapEncoderTest {
                 enc.decodeBytes(codes, 5, n, 0.75f, out, ix);
                 for (int i = 0; i < n; i++) {
                     assertEquals(enc.value(codes[5 + i] & 0xFF) * 0.75f, out[i]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void rawEntriesGiveTheCodeOfEveryBucketAndAreExactForThe8BitMaps() {
+        int[] lows = {0, 1, 0x7FFF, 0x8000, 0xFFFE, 0xFFFF};
+        Random r = new Random(4);
+        for (float[] map : MAPS) {
+            var enc = new MapEncoder(map);
+            int[] entries = enc.rawEntries();
+            assertEquals(map.length == 256, enc.exactEntries());
+            for (int u = 0; u < 1 << 16; u++) {
+                for (int t = 0; t < lows.length + 2; t++) {
+                    int bits = u << 16 | (t < lows.length ? lows[t] : r.nextInt(1 << 16));
+                    int want = enc.encode(Float.intBitsToFloat(bits));
+                    if (entries[u] < 0) {
+                        assertTrue(map.length < 256, "slow bucket " + u);
+                        continue;
+                    }
+                    assertEquals(want, ((entries[u] + MapEncoder.keyLow16(bits)) >>> 16) & 0xFF,
+                            "bits " + Integer.toHexString(bits));
+                    if (enc.positiveMids()) {
+                        assertEquals(want, ((entries[u] + (bits & 0xFFFF)) >>> 16) & 0xFF,
+                                "raw low bits " + Integer.toHexString(bits));
+                    }
                 }
             }
         }
