@@ -220,12 +220,22 @@ final class OneDnnMatmul {
             }
             MemorySegment pd = out.get(ADDRESS, 0);
             MemorySegment name = tmp.allocate(ADDRESS);
+            String impl = "?";
             if ((int) primitiveDescQuery.invokeExact(pd, QUERY_IMPL_INFO_STR, 0, name) == OneDnnLibrary.SUCCESS) {
                 MemorySegment s = name.get(ADDRESS, 0);
                 if (!s.equals(MemorySegment.NULL)) {
-                    implementation = s.reinterpret(256).getString(0);
+                    impl = s.reinterpret(256).getString(0);
                 }
             }
+            // NOTE: for some small strided batches oneDNN offers only its reference kernel ("ref:any"), plain
+            // loops hundreds of times slower than the gemm entry point: treat those layouts as unimplemented.
+            if (impl.startsWith("ref")) {
+                int destroyedRef = (int) primitiveDescDestroy.invokeExact(pd);
+                arena.close();
+                check("dnnl_primitive_desc_destroy", destroyedRef);
+                return new Prim(null, null, null, null, null, null);
+            }
+            implementation = impl;
             status = (int) primitiveCreate.invokeExact(out, pd);
             int destroyed = (int) primitiveDescDestroy.invokeExact(pd);
             check("dnnl_primitive_create", status);
