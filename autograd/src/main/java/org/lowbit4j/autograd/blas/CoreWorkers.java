@@ -7,19 +7,24 @@ import java.util.concurrent.locks.LockSupport;
  * The helper threads of {@link Gemm#forEachParallel}, one per extra core: each runs one task per
  * parallel region, and between regions it waits by spinning for {@link #SPIN_NANOS}, then parks.
  *
- * <p>Why not an {@code ExecutorService}: its idle threads park at once, and waking a parked thread
- * costs tens of microseconds on an idle vCPU and up to a scheduler tick (4 ms) on a busy machine;
- * measured here under load, a 512³ product cut into two bands ran 111 GFLOP/s with an executor's
- * handoff and 277 with a spinning one (median of 60, same minute). The products of a training step
- * come back to back, so a short spin keeps the helper awake for the next one; it costs at most
- * {@link #SPIN_NANOS} of one core after each region (OpenBLAS's own idle threads spin for ~100 ms).
+ * <p>Why not an {@code ExecutorService}: its idle threads park at once, and waking a parked thread on
+ * an idle vCPU is slow here (a halted vCPU must be woken by the hypervisor). Measured on the quiet
+ * 2-vCPU machine (all CPUs idle before, 2026-11-23 08:06), oneDNN products cut into two row bands,
+ * back to back: 512³ 282-321 GFLOP/s with this hand-over against 248-285 with an executor's, the
+ * stories15M [2048, 288] x [288, 288] 313-317 against 283-292, 1024³ the same (327-332); with 3 ms of
+ * other work between products (the helper parked by then) 512³ fell to 188 and 156. A training step's
+ * products come nearly back to back, so a short spin keeps the helper awake for the next one; it costs
+ * at most {@link #SPIN_NANOS} of one core after each region, yielding to other threads after
+ * {@link #BUSY_NANOS} (OpenBLAS's own idle threads spin for ~100 ms).
  *
  * <p>Thread safety: {@link #run} must not be called by two threads at once (the caller serialises
  * regions), nor from a helper thread ({@link #isHelper}).
  */
 final class CoreWorkers {
+    /** System property: how long, in microseconds, an idle helper spins before it parks (default 1000). */
+    static final String SPIN_PROPERTY = "lowbit4j.gemm.spinMicros";
     /** How long an idle helper (and the caller waiting for helpers) spins before it parks. */
-    static final long SPIN_NANOS = 1_000_000;
+    static final long SPIN_NANOS = 1000L * Long.getLong(SPIN_PROPERTY, 1000);
     /**
      * Within the spin, how long to busy-wait before yielding the core at each turn instead: on a machine
      * with more runnable threads than cores, a pure busy-wait could hold the core the awaited thread needs.

@@ -194,19 +194,7 @@ public final class Bf16 {
      * @throws IllegalArgumentException if x is not FLOAT
      */
     public static INDArray rounded(INDArray x) {
-        if (x == null || x.dataType() != DataType.FLOAT) {
-            throw new IllegalArgumentException("bf16 rounded: expected a FLOAT array, got "
-                    + (x == null ? "null" : x.dataType()));
-        }
-        MemorySegment src = x.isEmpty() || !DenseBlock.isCOrder(x) ? null : DenseBlock.of(x);
-        if (src == null) {
-            INDArray out = x.dup('c');
-            roundInPlace(out);
-            return out;
-        }
-        // NOTE: uninitialised is safe: the kernel writes every element
-        INDArray out = org.nd4j.linalg.factory.Nd4j.createUninitialized(DataType.FLOAT, x.shape(), 'c');
-        round(src, DenseBlock.of(out), x.length());
-        return out;
+        return DenseBlock.roundedCopy(x, "bf16 rounded", Bf16::round);
     }
+
 }

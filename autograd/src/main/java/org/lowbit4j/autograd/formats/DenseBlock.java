@@ -49,4 +49,35 @@ final class DenseBlock {
         }
         return true;
     }
+
+    /** An element-wise float kernel from one segment into another (the two may be the same). */
+    interface FloatKernel {
+        void apply(MemorySegment src, MemorySegment dst, long n);
+    }
+
+    /**
+     * x passed through an element-wise kernel into a new C-ordered FLOAT array: one pass when x is dense
+     * and C-ordered, else a dense copy transformed in place.
+     *
+     * @throws IllegalArgumentException naming {@code what} if x is not FLOAT
+     */
+    static INDArray roundedCopy(INDArray x, String what, FloatKernel kernel) {
+        if (x == null || x.dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT) {
+            throw new IllegalArgumentException(what + ": expected a FLOAT array, got "
+                    + (x == null ? "null" : x.dataType()));
+        }
+        MemorySegment src = x.isEmpty() || !isCOrder(x) ? null : of(x);
+        if (src == null) {
+            INDArray out = x.dup('c');
+            if (!out.isEmpty()) {
+                MemorySegment d = of(out);
+                kernel.apply(d, d, out.length());
+            }
+            return out;
+        }
+        // NOTE: uninitialised is safe: the kernel writes every element
+        INDArray out = org.nd4j.linalg.factory.Nd4j.createUninitialized(x.dataType(), x.shape(), 'c');
+        kernel.apply(src, of(out), x.length());
+        return out;
+    }
 }
