@@ -176,7 +176,7 @@ public final class Bf16 {
         }
         MemorySegment seg = DenseBlock.of(floatArray);
         if (seg != null) {
-            round(seg, seg, floatArray.length());
+            DenseBlock.split(seg, 4, seg, 4, floatArray.length(), Bf16::round);
         } else {
             INDArray dense = floatArray.dup('c');
             MemorySegment d = DenseBlock.of(dense);

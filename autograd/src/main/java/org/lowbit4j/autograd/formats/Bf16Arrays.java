@@ -1,5 +1,6 @@
 package org.lowbit4j.autograd.formats;
 
+import java.lang.ref.Reference;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -47,7 +48,9 @@ public final class Bf16Arrays {
         if (n == 0) {
             return;
         }
-        Bf16.encode(Segments.of(contiguousC(floatArray)), Segments.of(bf16Out), n);
+        INDArray src = contiguousC(floatArray);
+        DenseBlock.split(Segments.of(src), 4, Segments.of(bf16Out), 2, n, Bf16::encode);
+        Reference.reachabilityFence(src); // a temporary C-ordered copy must outlive the kernels reading it
     }
 
     /**
@@ -62,7 +65,9 @@ public final class Bf16Arrays {
         INDArray out = Nd4j.createUninitialized(DataType.FLOAT, bf16Array.shape(), 'c');
         long n = bf16Array.length();
         if (n > 0) {
-            Bf16.decode(Segments.of(contiguousC(bf16Array)), Segments.of(out), n);
+            INDArray src = contiguousC(bf16Array);
+            DenseBlock.split(Segments.of(src), 2, Segments.of(out), 4, n, Bf16::decode);
+            Reference.reachabilityFence(src);
         }
         return out;
     }

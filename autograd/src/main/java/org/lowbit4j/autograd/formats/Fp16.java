@@ -230,7 +230,7 @@ public final class Fp16 {
         }
         MemorySegment seg = DenseBlock.of(floatArray);
         if (seg != null) {
-            round(seg, seg, floatArray.length());
+            DenseBlock.split(seg, 4, seg, 4, floatArray.length(), Fp16::round);
         } else {
             INDArray dense = floatArray.dup('c');
             MemorySegment d = DenseBlock.of(dense);
