@@ -200,6 +200,7 @@ public final class GemmBench {
                 + " use Nd4j.matmul on rank-3 arrays, and every Gemm column runs the entries side by side)");
         Nd4j.getRandom().setSeed(1);
         List<Shape> shapes = shapes();
+        boolean warmedUp = false;
         for (int si = 0; si < shapes.size(); si++) {
             Shape s = shapes.get(si);
             if (only != null && !s.name().contains(only)) {
@@ -235,6 +236,13 @@ public final class GemmBench {
             for (int i = 0; i < wakesThreads.length; i++) {
                 // Gemm runs a batch's entries side by side with OpenBLAS held at one thread, in every column
                 wakesThreads[i] = wakes.get(i) && (s.batch() == 1 || i < nd4jCols);
+            }
+            if (!warmedUp) {
+                // NOTE: the first shape measured would otherwise share the cores with the JIT compiler's threads
+                // (still compiling the Gemm paths of every column): it ran 250 GFLOP/s at 512³ in its first
+                // second and 300 after, on the same default path. One discarded pass warms every column.
+                gflops(ops, wakesThreads, s.flops(), budget / 2);
+                warmedUp = true;
             }
             double[] gf = gflops(ops, wakesThreads, s.flops(), budget / 2);
             double peerGflops = Double.NaN;
