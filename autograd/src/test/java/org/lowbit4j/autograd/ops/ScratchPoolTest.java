@@ -35,6 +35,30 @@ class ScratchPoolTest {
         ScratchPool.give(d);
     }
 
+    /**
+     * ND4J's reshape wraps the buffer in one more buffer object each time: an array reshaped on every take and
+     * handed back reshaped (as Bf16Linear does with its operand copies) must not grow that chain step by step.
+     */
+    @Test
+    void reshapedReuseKeepsTheBufferChainShort() {
+        INDArray first = ScratchPool.take(DataType.BFLOAT16, 6, 8);
+        long address = NativeArrays.address(first);
+        ScratchPool.give(first.reshape('c', new long[] {48}));
+        for (int step = 0; step < 200; step++) {
+            INDArray a = ScratchPool.take(DataType.BFLOAT16, step % 2 == 0 ? new long[] {8, 6} : new long[] {4, 12});
+            assertEquals(address, NativeArrays.address(a), "step " + step + " reuses the pooled memory");
+            ScratchPool.give(a.reshape('c', 2, 24)); // the user's own view goes back
+        }
+        INDArray last = ScratchPool.take(DataType.BFLOAT16, 3, 16);
+        int depth = 0;
+        for (var buf = last.data(); buf.underlyingDataBuffer() != null && buf.underlyingDataBuffer() != buf;
+                buf = buf.underlyingDataBuffer()) {
+            depth++;
+        }
+        assertEquals(0, depth, "buffer objects between the array and its memory");
+        ScratchPool.give(last);
+    }
+
     @Test
     void anArrayGivenTwiceIsLentOnce() {
         INDArray a = ScratchPool.take(DataType.FLOAT, 7, 11);
