@@ -3,8 +3,10 @@ package org.lowbit4j.mixedprec.fp8;
 import java.util.Objects;
 import org.lowbit4j.autograd.Function;
 import org.lowbit4j.autograd.blas.Gemm;
-import org.lowbit4j.autograd.ops.Linear;
 import org.lowbit4j.autograd.formats.Fp8;
+import org.lowbit4j.autograd.ops.Linear;
+import org.lowbit4j.autograd.ops.ScratchPool;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -62,11 +64,19 @@ public final class Fp8Linear extends Function {
         Linear.checkShapes(name(), xShape, ws);
         long n = in[0].length() / ws[1];
         INDArray x2 = Fp8TensorMeta.denseFloat(name(), in[0]).reshape('c', n, ws[1]); // [N, in]
-        INDArray xq = inputMeta.quantizeDequantize(x2, forwardFormat); // [N, in]
-        INDArray wq = weightMeta.quantizeDequantize(in[1], forwardFormat); // [out, in]
+        INDArray xq = ScratchPool.take(DataType.FLOAT, n, ws[1]); // [N, in]
+        inputMeta.quantizeDequantize(x2, forwardFormat, xq);
+        INDArray wq = ScratchPool.take(DataType.FLOAT, ws); // [out, in]
+        weightMeta.quantizeDequantize(in[1], forwardFormat, wq);
         INDArray out = Gemm.mmul(xq, false, wq, true); // [N, out], fp32 accumulation
         inputQ = needsGrad(1) ? xq : null;
         weightQ = needsGrad(0) ? wq : null;
+        if (inputQ == null) {
+            ScratchPool.give(xq);
+        }
+        if (weightQ == null) {
+            ScratchPool.give(wq);
+        }
         long[] outShape = xShape.clone();
         outShape[outShape.length - 1] = ws[0];
         return out.reshape('c', outShape);
@@ -76,14 +86,18 @@ public final class Fp8Linear extends Function {
     protected INDArray[] backward(INDArray g) {
         long out = g.size(g.rank() - 1);
         INDArray g2 = Fp8TensorMeta.denseFloat(name(), g).reshape('c', g.length() / out, out); // [N, out]
-        INDArray gq = gradOutputMeta.quantizeDequantize(g2, backwardFormat); // [N, out]
+        INDArray gq = ScratchPool.take(DataType.FLOAT, g2.shape()); // [N, out]
+        gradOutputMeta.quantizeDequantize(g2, backwardFormat, gq);
         INDArray dx = needsGrad(0) ? Gemm.mmul(gq, false, weightQ, false).reshape('c', xShape) : null; // [N, in]
         INDArray dw = needsGrad(1) ? Gemm.mmul(gq, true, inputQ, false) : null; // [out, in]
+        ScratchPool.give(gq);
         return new INDArray[] {dx, dw};
     }
 
     @Override
     protected void release() {
+        ScratchPool.give(inputQ);
+        ScratchPool.give(weightQ);
         inputQ = null;
         weightQ = null;
     }

@@ -4,6 +4,8 @@ import java.util.Objects;
 import org.lowbit4j.autograd.blas.Gemm;
 import org.lowbit4j.autograd.formats.Fp8;
 import org.lowbit4j.autograd.ops.LinearCrossEntropy;
+import org.lowbit4j.autograd.ops.ScratchPool;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -20,9 +22,9 @@ public final class Fp8LinearCrossEntropy extends LinearCrossEntropy {
     private final Fp8TensorMeta gradOutputMeta;
     private final Fp8 forwardFormat;
     private final Fp8 backwardFormat;
-    private INDArray inputQ;   // [N, C]
-    private INDArray weightQ;  // [V, C]
-    private INDArray gradQ;    // [N, V], made once for both gradient products
+    private INDArray inputQ;   // [N, C], pooled
+    private INDArray weightQ;  // [V, C], pooled
+    private INDArray gradQ;    // [N, V]: the logits buffer itself, fake-quantized in place once for both products
 
     /**
      * @param metas the classifier weight's scaling states
@@ -41,8 +43,10 @@ public final class Fp8LinearCrossEntropy extends LinearCrossEntropy {
 
     @Override
     protected void logits(INDArray x, INDArray w, INDArray out) {
-        inputQ = inputMeta.quantizeDequantize(x, forwardFormat);
-        weightQ = weightMeta.quantizeDequantize(w, forwardFormat);
+        inputQ = ScratchPool.take(DataType.FLOAT, x.shape());
+        inputMeta.quantizeDequantize(x, forwardFormat, inputQ);
+        weightQ = ScratchPool.take(DataType.FLOAT, w.shape());
+        weightMeta.quantizeDequantize(w, forwardFormat, weightQ);
         Gemm.gemm(inputQ, false, weightQ, true, out, 1.0, 0.0); // [N, V], fp32 accumulation
     }
 
@@ -58,7 +62,9 @@ public final class Fp8LinearCrossEntropy extends LinearCrossEntropy {
 
     private INDArray quantizedGradient(INDArray dLogits) {
         if (gradQ == null) {
-            gradQ = gradOutputMeta.quantizeDequantize(dLogits, backwardFormat);
+            // NOTE: in place: dL/dlogits lives in the fused op's own pooled logits buffer, read by nothing else
+            gradOutputMeta.quantizeDequantize(dLogits, backwardFormat, dLogits);
+            gradQ = dLogits;
         }
         return gradQ;
     }
@@ -66,6 +72,8 @@ public final class Fp8LinearCrossEntropy extends LinearCrossEntropy {
     @Override
     protected void release() {
         super.release();
+        ScratchPool.give(inputQ);
+        ScratchPool.give(weightQ);
         inputQ = null;
         weightQ = null;
         gradQ = null;

@@ -204,6 +204,52 @@ class Fp8TensorMetaTest {
                 .quantizeDequantize(Nd4j.zeros(DataType.DOUBLE, 2), Fp8.E4M3FN));
     }
 
+    /**
+     * Large tensors run their amax and fake-quantization passes in two halves on the cores, and the caller may
+     * give the output array (or the input itself): every variant gives the codec's values at the scale used and
+     * records the same amax, with the largest magnitude placed in the second half.
+     */
+    @Test
+    void largeTensorsIntoAnOutputOrInPlaceMatchTheCodec() {
+        int n = (1 << 19) + 99; // above the two-core threshold, halves not of equal length
+        var rnd = new Random(5);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) rnd.nextGaussian() * 1e-3f;
+        }
+        v[n - 3] = -0.25f; // the amax, in the second half
+        v[7] = Float.NaN;  // ignored by the amax, stays NaN
+        Fp8Recipe recipe = Fp8Recipe.defaults().withAmaxHistoryLen(4);
+        var allocating = new Fp8TensorMeta(recipe);
+        var into = new Fp8TensorMeta(recipe);
+        var inPlace = new Fp8TensorMeta(recipe);
+        for (int call = 0; call < 3; call++) {
+            INDArray x = Nd4j.createFromArray(v).reshape(1, n);
+            INDArray a = allocating.quantizeDequantize(x, Fp8.E5M2);
+            INDArray b = Nd4j.create(DataType.FLOAT, 1, n);
+            into.quantizeDequantize(x, Fp8.E5M2, b);
+            INDArray c = x.dup();
+            inPlace.quantizeDequantize(c, Fp8.E5M2, c);
+            assertEquals(0.25f, allocating.lastAmax());
+            assertEquals(allocating.lastAmax(), into.lastAmax());
+            assertEquals(allocating.lastAmax(), inPlace.lastAmax());
+            float s = allocating.scale();
+            assertEquals(s, into.scale());
+            assertEquals(s, inPlace.scale());
+            float[] av = a.toFloatVector();
+            float[] bv = b.toFloatVector();
+            float[] cv = c.toFloatVector();
+            for (int i = 0; i < n; i++) {
+                float want = Fp8.E5M2.decode(Fp8.E5M2.encode(v[i] * s, true)) * (1f / s);
+                assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(av[i]), "call " + call + ", element " + i);
+                assertEquals(Float.floatToRawIntBits(av[i]), Float.floatToRawIntBits(bv[i]), "into, element " + i);
+                assertEquals(Float.floatToRawIntBits(av[i]), Float.floatToRawIntBits(cv[i]), "in place, element " + i);
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> into.quantizeDequantize(Nd4j.zeros(DataType.FLOAT, 2, 3),
+                Fp8.E5M2, Nd4j.zeros(DataType.FLOAT, 3, 2)));
+    }
+
     @Test
     void recipeDefaultsAndValidation() {
         Fp8Recipe d = Fp8Recipe.defaults();
