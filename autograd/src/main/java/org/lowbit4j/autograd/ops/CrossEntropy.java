@@ -26,9 +26,6 @@ public final class CrossEntropy extends Function {
     private final int ignoreIndex;
     private INDArray logits;
     private double[] lse;
-    /** Float rows: each kept row's max and its sum of e^(x - max), from which backward rebuilds the softmax. */
-    private float[] rowMax;
-    private double[] rowSum;
     private long kept;
     private final boolean parallelRows;
 
@@ -68,14 +65,11 @@ public final class CrossEntropy extends Function {
         checkTargets(name(), targets, ignoreIndex, v);
         logits = Shapes.dense(in[0]);
         lse = new double[rows];
-        rowMax = new float[rows];
-        rowSum = new double[rows];
         Buf x = Buf.of(logits);
         forEachRowBlock(rows, v, parallelRows, (from, to) -> {
             for (int row = from; row < to; row++) {
                 if (targets[row] != ignoreIndex) {
-                    lse[row] = x.isDouble() ? logSumExp(x, row * v, v)
-                            : floatLogSumExp(x, row * v, v, rowMax, rowSum, row, false);
+                    lse[row] = logSumExp(x, row * v, v);
                 }
             }
         });
@@ -108,13 +102,7 @@ public final class CrossEntropy extends Function {
                     zeroRow(d, base, v);
                 } else {
                     double targetLogit = x.get(base + targets[row]);
-                    if (x.isDouble()) {
-                        softmaxMinusOneHot(x, d, base, v, lse[row], base + targets[row], targetLogit, scale);
-                    } else {
-                        Kernels.expShiftScale(x.segment(), base, d.segment(), base, v, rowMax[row],
-                                softmaxFactor(scale, rowSum[row]));
-                        fixTarget(d, base + targets[row], lse[row], targetLogit, scale);
-                    }
+                    softmaxMinusOneHot(x, d, base, v, lse[row], base + targets[row], targetLogit, scale);
                 }
             }
         });
@@ -206,38 +194,6 @@ public final class CrossEntropy extends Function {
     }
 
     /**
-     * The log-sum-exp of one float row, as {@link #logSumExp} computes it (float max, the same exponentials, double
-     * sum), recording the row's max and sum of e^(x - max) for backward.
-     *
-     * @param inPlace true to leave e^(x_j - max) in the row (the fused classifier's own buffer), so that backward
-     *     multiplies instead of recomputing the exponentials; false to leave the row alone
-     * @return max + log(sum)
-     */
-    static double floatLogSumExp(Buf x, long base, long v, float[] maxOut, double[] sumOut, int row,
-            boolean inPlace) {
-        float max = Kernels.max(x.segment(), base, v);
-        double sum = Kernels.expShift(x.segment(), base, inPlace ? x.segment() : null, inPlace ? base : 0, v, max,
-                inPlace);
-        maxOut[row] = max;
-        sumOut[row] = sum;
-        return max + Math.log(sum);
-    }
-
-    /**
-     * The factor that turns a row's e^(x_j - max) into softmax_j * scale: both float paths (the fused classifier,
-     * which kept the exponentials, and this op, which recomputes them) multiply by this same float, so their
-     * gradients are the same bits.
-     */
-    static float softmaxFactor(double scale, double sum) {
-        return (float) (scale / sum);
-    }
-
-    /** d[target] = (softmax_target - 1) * scale, from the target's original logit (the row is already written). */
-    static void fixTarget(Buf d, long target, double lse, double targetLogit, double scale) {
-        d.set(target, (Math.exp(targetLogit - lse) - 1.0) * scale);
-    }
-
-    /**
      * Writes one row of the gradient, d[base + j] = (softmax_j - onehot_j) * scale, from logits x
      * whose log-sum-exp is lse. x and d may be the same buffer (in place): the target's logit is
      * passed separately because the row is overwritten before the target element is fixed.
@@ -267,7 +223,5 @@ public final class CrossEntropy extends Function {
     protected void release() {
         logits = null;
         lse = null;
-        rowMax = null;
-        rowSum = null;
     }
 }

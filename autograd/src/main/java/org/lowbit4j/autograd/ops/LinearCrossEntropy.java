@@ -40,13 +40,10 @@ public class LinearCrossEntropy extends Function {
     /** x as [N, C] (saved when w needs a gradient), w (saved when x needs one). */
     private INDArray x2;
     private INDArray w;
-    /** The pooled logits [N, V]: a float row holds e^(x - max) after forward and dL/dlogits after backward. */
+    /** The pooled logits [N, V]; becomes dL/dlogits in backward. */
     private INDArray logits;
     private double[] lse;
-    /** Float rows: each kept row's max and its sum of e^(x - max) (the row holds those exponentials after forward). */
-    private float[] rowMax;
-    private double[] rowSum;
-    /** Each kept row's target logit, saved because the row is overwritten (forward: exponentials; backward: gradient). */
+    /** Each kept row's target logit, saved because backward overwrites the logits. */
     private double[] targetLogits;
     private long kept;
     private final boolean parallelRows;
@@ -100,8 +97,6 @@ public class LinearCrossEntropy extends Function {
         logits = ScratchPool.take(xm.dataType(), rows, v);            // [N, V]
         logits(xm, wd, logits);
         lse = new double[rows];
-        rowMax = new float[rows];
-        rowSum = new double[rows];
         targetLogits = new double[rows];
         Buf z = Buf.of(logits);
         CrossEntropy.forEachRowBlock(rows, v, parallelRows, (from, to) -> {
@@ -109,11 +104,8 @@ public class LinearCrossEntropy extends Function {
             for (int row = from; row < to; row++) {
                 if (targets[row] != ignoreIndex) {
                     long base = row * v;
-                    targetLogits[row] = z.get(base + targets[row]); // before a float row becomes its exponentials
-                    // NOTE: a float row keeps e^(x - max) in place (the logits are needed by nothing else), so backward
-                    // scales them instead of computing 65M exponentials again at the stories15M shape
-                    lse[row] = z.isDouble() ? CrossEntropy.logSumExp(z, base, v)
-                            : CrossEntropy.floatLogSumExp(z, base, v, rowMax, rowSum, row, true);
+                    lse[row] = CrossEntropy.logSumExp(z, base, v);
+                    targetLogits[row] = z.get(base + targets[row]);
                 }
             }
         });
@@ -145,12 +137,9 @@ public class LinearCrossEntropy extends Function {
                 long base = row * v;
                 if (targets[row] == ignoreIndex) {
                     CrossEntropy.zeroRow(d, base, v);
-                } else if (d.isDouble()) {
+                } else {
                     CrossEntropy.softmaxMinusOneHot(d, d, base, v, lse[row], base + targets[row], targetLogits[row],
                             scale);
-                } else {
-                    Kernels.scale(d.segment(), base, v, CrossEntropy.softmaxFactor(scale, rowSum[row]));
-                    CrossEntropy.fixTarget(d, base + targets[row], lse[row], targetLogits[row], scale);
                 }
             }
             finishGradientRows(logits, from, to);
@@ -235,8 +224,6 @@ public class LinearCrossEntropy extends Function {
         x2 = null;
         w = null;
         lse = null;
-        rowMax = null;
-        rowSum = null;
         targetLogits = null;
     }
 }
