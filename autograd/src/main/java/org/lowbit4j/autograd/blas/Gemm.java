@@ -347,6 +347,40 @@ public final class Gemm {
         }
     }
 
+    /** Element-wise work over fewer elements than this stays on the calling thread ({@link #forEachRange}). */
+    public static final long RANGE_PARALLEL_MIN = 1L << 18;
+    /** {@link #forEachRange}'s range edges are multiples of this many elements (whole vectors and cache lines). */
+    private static final long RANGE_ALIGN = 64;
+
+    /** Work on the elements [from, to) of a range. */
+    @FunctionalInterface
+    public interface RangeBody {
+        void run(long from, long to);
+    }
+
+    /**
+     * Runs element-wise work over [0, n): in two contiguous ranges, one per core ({@link #forEachParallel}), when n
+     * is at least {@link #RANGE_PARALLEL_MIN}, else as one range on the calling thread. The ranges meet at a
+     * multiple of 64 elements. Where every element is computed on its own, the result does not depend on the split.
+     *
+     * @param n the number of elements
+     * @param body the work on one range (thread-safe; ranges do not overlap)
+     * @throws RuntimeException whatever body throws (the first one)
+     */
+    public static void forEachRange(long n, RangeBody body) {
+        if (n < RANGE_PARALLEL_MIN) {
+            body.run(0, n);
+            return;
+        }
+        int parts = 2;
+        forEachParallel(parts, i -> body.run(rangeEdge(n, i, parts), rangeEdge(n, i + 1, parts)));
+    }
+
+    /** Where range i of parts starts: an even share rounded down to {@link #RANGE_ALIGN} (range parts ends at n). */
+    private static long rangeEdge(long n, long i, int parts) {
+        return i >= parts ? n : Math.min(n, n * i / parts / RANGE_ALIGN * RANGE_ALIGN);
+    }
+
     /** @return true on a thread that runs (part of) a {@link #forEachParallel} body right now */
     private static boolean insideParallelRegion() {
         return Thread.holdsLock(PARALLEL_REGION) || CoreWorkers.isHelper(Thread.currentThread());

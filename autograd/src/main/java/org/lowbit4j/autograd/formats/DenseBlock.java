@@ -56,36 +56,17 @@ final class DenseBlock {
         void apply(MemorySegment src, MemorySegment dst, long n);
     }
 
-    /** Runs of fewer elements stay on the calling thread (a handoff to the other core costs tens of microseconds). */
-    static final long PARALLEL_MIN = 1L << 18;
-    /** Range edges are multiples of this many elements (whole vectors, whole cache lines for either width). */
-    private static final long ALIGN = 64;
-
     /**
-     * Runs an element-wise kernel over n elements, split into contiguous ranges on the cores
-     * ({@link Gemm#forEachParallel}) when n is at least {@link #PARALLEL_MIN}. Each element is computed
-     * on its own, so the result is the same bits whichever way the range is split.
+     * Runs an element-wise kernel over n elements, in contiguous ranges on the cores when n is large
+     * ({@link Gemm#forEachRange}). Each element is computed on its own, so the result is the same bits whichever
+     * way the range is split.
      *
      * @param src n elements of srcBytes each
      * @param dst n elements of dstBytes each (may be src itself for an in-place kernel of equal widths)
      */
     static void split(MemorySegment src, int srcBytes, MemorySegment dst, int dstBytes, long n, FloatKernel kernel) {
-        if (n < PARALLEL_MIN) {
-            kernel.apply(src, dst, n);
-            return;
-        }
-        int parts = 2;
-        Gemm.forEachParallel(parts, i -> {
-            long from = edge(n, i, parts);
-            long to = edge(n, i + 1, parts);
-            kernel.apply(src.asSlice(from * srcBytes, (to - from) * srcBytes),
-                    dst.asSlice(from * dstBytes, (to - from) * dstBytes), to - from);
-        });
-    }
-
-    /** Where range i of parts starts: an even share rounded down to {@link #ALIGN} (part {@code parts} ends at n). */
-    private static long edge(long n, long i, int parts) {
-        return i >= parts ? n : Math.min(n, n * i / parts / ALIGN * ALIGN);
+        Gemm.forEachRange(n, (from, to) -> kernel.apply(src.asSlice(from * srcBytes, (to - from) * srcBytes),
+                dst.asSlice(from * dstBytes, (to - from) * dstBytes), to - from));
     }
 
     /**

@@ -27,10 +27,6 @@ public final class Elementwise {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    /** Arrays of fewer elements stay on the calling thread (a handoff costs tens of microseconds). */
-    static final long PARALLEL_MIN = 1L << 18;
-    /** Range edges are multiples of this many elements (whole vectors, whole cache lines). */
-    private static final long ALIGN = 64;
 
     private enum Op {
         ADD, MUL
@@ -104,21 +100,11 @@ public final class Elementwise {
         MemorySegment sb = bb.segment();
         MemorySegment so = bo.segment();
         long n = a.length();
-        if (n < PARALLEL_MIN) {
-            run(op, sa, sb, so, 0, n);
-        } else {
-            int parts = 2;
-            Gemm.forEachParallel(parts, i -> run(op, sa, sb, so, edge(n, i, parts), edge(n, i + 1, parts)));
-        }
+        Gemm.forEachRange(n, (from, to) -> run(op, sa, sb, so, from, to));
         Reference.reachabilityFence(ba);
         Reference.reachabilityFence(bb);
         Reference.reachabilityFence(bo);
         return out;
-    }
-
-    /** Where range i of parts starts: an even share rounded to {@link #ALIGN} (part {@code parts} ends at n). */
-    private static long edge(long n, long i, int parts) {
-        return i >= parts ? n : Math.min(n, n * i / parts / ALIGN * ALIGN);
     }
 
     private static void run(Op op, MemorySegment a, MemorySegment b, MemorySegment out, long from, long to) {

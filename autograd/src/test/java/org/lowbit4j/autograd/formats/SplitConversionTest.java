@@ -19,7 +19,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 class SplitConversionTest {
     /** Above the split threshold and not a multiple of the range alignment, so the last range is ragged. */
-    private static final int N = (int) DenseBlock.PARALLEL_MIN * 2 + 77;
+    private static final int N = (int) org.lowbit4j.autograd.blas.Gemm.RANGE_PARALLEL_MIN * 2 + 77;
 
     private static INDArray randomBits(long seed) {
         Random r = new Random(seed);
@@ -35,7 +35,7 @@ class SplitConversionTest {
 
     @Test
     void bf16NarrowAndWidenMatchScalarTwins() {
-        assertTrue(N >= DenseBlock.PARALLEL_MIN, "the test must reach the split path");
+        assertTrue(N >= org.lowbit4j.autograd.blas.Gemm.RANGE_PARALLEL_MIN, "the test must reach the split path");
         INDArray x = randomBits(3);
         INDArray b = Bf16Arrays.toBf16(x);
         MemorySegment got = NativeArrays.segment(b);

@@ -20,7 +20,7 @@ class ElementwiseTest {
     @Test
     void sumsAndProductsEqualNd4jBitForBit() {
         // below and above the size that is split over the cores
-        for (long n : new long[] {1, 17, 1000, Elementwise.PARALLEL_MIN + 77}) {
+        for (long n : new long[] {1, 17, 1000, org.lowbit4j.autograd.blas.Gemm.RANGE_PARALLEL_MIN + 77}) {
             INDArray a = random(DataType.FLOAT, n, 3, n);
             INDArray b = random(DataType.FLOAT, n + 1, 3, n);
             assertEquals(a.add(b), Elementwise.add(a, b, Nd4j.createUninitialized(DataType.FLOAT, 3, n)), "add n=" + n);

@@ -125,47 +125,20 @@ public final class Fp8TensorMeta {
         record(amax);
         float sc = scale;
         float inv = scaleInv;
-        onCores(n, (from, to) -> Fp8Kernels.quantizeDequantize(format, in.asSlice(from * 4, (to - from) * 4),
+        Gemm.forEachRange(n, (from, to) -> Fp8Kernels.quantizeDequantize(format, in.asSlice(from * 4, (to - from) * 4),
                 dst.asSlice(from * 4, (to - from) * 4), to - from, sc, inv));
         Reference.reachabilityFence(src);
         Reference.reachabilityFence(out);
     }
 
-    /** Tensors of fewer elements stay on the calling thread (a handoff to the other core costs tens of µs). */
-    private static final long PARALLEL_MIN = 1L << 18;
-
-    /** A range kernel over elements [from, to). */
-    private interface RangeKernel {
-        void run(long from, long to);
-    }
-
     /**
-     * Runs a kernel over [0, n) in two halves on the cores ({@link Gemm#forEachParallel}) when n is at least
-     * {@link #PARALLEL_MIN}; the halves meet at a multiple of 64 elements.
-     */
-    private static void onCores(long n, RangeKernel kernel) {
-        if (n < PARALLEL_MIN) {
-            kernel.run(0, n);
-            return;
-        }
-        long half = n / 2 / 64 * 64;
-        Gemm.forEachParallel(2, i -> {
-            if (i == 0) {
-                kernel.run(0, half);
-            } else {
-                kernel.run(half, n);
-            }
-        });
-    }
-
-    /**
-     * {@link Fp8Kernels#amax} over both halves: the larger of the two (exact, as a maximum of values that are
+     * {@link Fp8Kernels#amax} over the ranges of {@link Gemm#forEachRange}: the larger of the two (exact, as a maximum of values that are
      * never NaN is whichever way it is split).
      */
     private static float amaxOnCores(MemorySegment in, long n) {
         float[] part = new float[2];
-        onCores(n, (from, to) -> part[from == 0 ? 0 : 1] = Fp8Kernels.amax(in.asSlice(from * 4, (to - from) * 4),
-                to - from));
+        Gemm.forEachRange(n, (from, to) -> part[from == 0 ? 0 : 1] =
+                Fp8Kernels.amax(in.asSlice(from * 4, (to - from) * 4), to - from));
         return Math.max(part[0], part[1]);
     }
 
