@@ -9,7 +9,9 @@ import org.lowbit4j.optim.kernel.MapEncoder;
  * AdamW with 8-bit block-wise moments, as bitsandbytes' {@code AdamW8bit} (block-wise, non-paged): each
  * moment is one byte per element plus one fp32 absmax per block of 256 (about 2.03 bytes of state per
  * parameter). The first moment uses the signed 8-bit dynamic map, the second the unsigned one. Each step
- * decodes a block to fp32, updates it, and re-encodes it to the nearest codes.
+ * decodes a block to fp32, updates it, and re-encodes it to the nearest codes, except that by default a
+ * positive second moment never takes the zero code ({@link QuantConfig#nonzeroSecondMoment()}; turn it off
+ * for bitsandbytes' exact rounding).
  *
  * <p>Tensors smaller than {@link QuantConfig#minQuantizedSize()} and those named in
  * {@link QuantConfig#fp32StateParams()} keep fp32 moments (exactly as {@link AdamW}).
@@ -17,6 +19,7 @@ import org.lowbit4j.optim.kernel.MapEncoder;
 public final class AdamW8bit extends AdamFamily {
     private static final MapEncoder SIGNED = new MapEncoder(DynamicMaps.signed8());
     private static final MapEncoder UNSIGNED = new MapEncoder(DynamicMaps.unsigned8());
+    private static final MapEncoder UNSIGNED_NONZERO = new MapEncoder(DynamicMaps.unsigned8(), true);
 
     private final QuantConfig quant;
 
@@ -36,7 +39,8 @@ public final class AdamW8bit extends AdamFamily {
         super(checked(params, quant), config, options, (i, p) -> {
             int n = elements(p, i);
             return n < quant.minQuantizedSize() || quant.fp32StateParams().contains(p.name())
-                    ? new Moments.Fp32(n) : new Moments.Block8(n, SIGNED, UNSIGNED);
+                    ? new Moments.Fp32(n)
+                    : new Moments.Block8(n, SIGNED, quant.nonzeroSecondMoment() ? UNSIGNED_NONZERO : UNSIGNED);
         });
         this.quant = quant;
     }

@@ -166,4 +166,48 @@ class QuantizedAdamTest {
         // v: 2 * 2500 code bytes, 40 fp32 m-absmax, 40 fp32 v-absmax.
         assertEquals(2 * 2500 + 4 * 40 + 4 * 40, q4.moments(1).bytes());
     }
+
+    /**
+     * The embedding failure of plain 8-bit rounding: a block where one element's gradient is 10^4 times the
+     * others', then a step without gradient (a token absent from the batch). The small elements' second
+     * moments (10^-8 of the block's maximum) round to 0 with bitsandbytes' rule while their first moments do
+     * not, so the second step moves them by m / eps; with the default rounding they move no more than fp32
+     * AdamW moves them.
+     */
+    @Test
+    void aStepWithoutGradientDoesNotBlowUpElementsWithTinySecondMoments() {
+        int n = 4096;
+        AdamWConfig cfg = AdamWConfig.DEFAULTS.withLr(1e-3).withWeightDecay(0);
+        QuantConfig plain = QuantConfig.DEFAULTS.withNonzeroSecondMoment(false);
+        double fp32 = largestSmallElementMove(n, p -> new AdamW(p, cfg));
+        double nonzero = largestSmallElementMove(n, p -> new AdamW8bit(p, cfg));
+        double bnb = largestSmallElementMove(n, p -> new AdamW8bit(p, cfg, plain, UpdateOptions.DEFAULTS));
+        assertTrue(fp32 > 0 && fp32 < 1e-3, "fp32 AdamW moves them less than lr: " + fp32);
+        assertTrue(nonzero <= fp32, "default 8-bit moves them at most as fp32 AdamW: " + nonzero + " vs " + fp32);
+        assertTrue(bnb > 100 * 1e-3, "plain rounding blows them up (m / eps): " + bnb);
+        assertTrue(QuantConfig.DEFAULTS.nonzeroSecondMoment());
+    }
+
+    /** Step 1: gradient 1 on element 0 of each block, 1e-4 elsewhere; step 2: no gradient. */
+    private static double largestSmallElementMove(int n, Function<List<Tensor>, Optimizer> make) {
+        Tensor w = Tensor.parameter(Nd4j.zeros(DataType.FLOAT, n)).named("w");
+        Optimizer opt = make.apply(List.of(w));
+        float[] g = new float[n];
+        for (int i = 0; i < n; i++) {
+            g[i] = i % 256 == 0 ? 1f : 1e-4f;
+        }
+        w.setGrad(Nd4j.create(g, new long[] {n}, 'c'));
+        opt.step();
+        float[] after1 = w.value().data().asFloat();
+        w.setGrad(Nd4j.zeros(DataType.FLOAT, n));
+        opt.step();
+        float[] after2 = w.value().data().asFloat();
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+            if (i % 256 != 0) {
+                worst = Math.max(worst, Math.abs(after2[i] - after1[i]));
+            }
+        }
+        return worst;
+    }
 }

@@ -10,24 +10,29 @@ import jdk.incubator.vector.VectorOperators;
  * Nearest-code quantization to a sorted code map (such as the dynamic maps of
  * {@code org.lowbit4j.autograd.formats.DynamicMaps}) in O(1) per value.
  *
- * <p>The code of {@code x} is the number of midpoints {@code (map[k] + map[k+1]) / 2} (float32) strictly
- * below {@code x}: the nearest map value, ties to the lower one, exactly the rule of
- * {@code BlockwiseMapCodec}. {@link #encodeReference} computes it by binary search; {@link #encode} gets the
- * same answer from a table over the top 16 bits of the value's order-preserving bit pattern (a bf16-sized
- * bucket) plus one comparison, valid because no bucket straddles more than one midpoint. Buckets where that
- * does not hold (possible only for very fine maps) fall back to the binary search.
+ * <p>The code of {@code x} is the number of thresholds strictly below {@code x}. The thresholds are the
+ * midpoints {@code (map[k] + map[k+1]) / 2} (float32): the nearest map value, ties to the lower one, exactly the
+ * rule of {@code BlockwiseMapCodec}. An encoder built with {@code positiveNeverZero} moves the threshold above
+ * the map's 0 down to 0 itself, so that every positive value, however small, gets the smallest positive code
+ * instead of 0 (what AdamW8bit uses for its second moment: see {@code QuantConfig#nonzeroSecondMoment}).
+ * {@link #encodeReference} computes the code by binary search; {@link #encode} gets the same answer from a
+ * table over the top 16 bits of the value's order-preserving bit pattern (a bf16-sized bucket) plus one
+ * comparison, valid because no bucket straddles more than one threshold. Buckets where that does not hold
+ * (possible only for very fine maps) fall back to the binary search.
  */
 public final class MapEncoder {
     private static final int BUCKETS = 1 << 16;
 
     private final float[] values;
+    /** The thresholds between consecutive codes: the midpoints, one of them 0 with {@link #positiveNeverZero}. */
     private final float[] mids;
+    private final boolean positiveNeverZero;
     private final short[] bucketCode;
     /**
      * For one-gather vector encoding, indexed by the top 16 bits of a value's RAW float bits (the index needs no
      * key transform): {@code code << 16 | (0xFFFF - t)} of the value's bucket, where {@code t} is the low 16 bits
-     * of the ordered key of the midpoint above the code when that midpoint lies in the bucket (a value of the
-     * bucket is above the midpoint iff the low 16 bits of its own key exceed {@code t}), else 0xFFFF (never
+     * of the ordered key of the threshold above the code when that threshold lies in the bucket (a value of the
+     * bucket is above the threshold iff the low 16 bits of its own key exceed {@code t}), else 0xFFFF (never
      * exceeded); -1 for a slow bucket. Adding the value's low 16 key bits ({@link #keyLow16}) carries into bit
      * 16 exactly when they exceed {@code t}, so {@code (entry + keyLow16) >>> 16} is the code, modulo 256 (see
      * {@link #nanBucketEntry}).
@@ -36,7 +41,7 @@ public final class MapEncoder {
     /** Whether no entry of {@link #rawEntry} is negative (no slow bucket). */
     private final boolean exactEntries;
     /**
-     * Whether every midpoint is positive: then every negative value (and -0) encodes to 0, the entries of all
+     * Whether no threshold is negative: then every negative value (and -0) encodes to 0, the entries of all
      * negative floats are 0, and a value's raw low 16 bits may stand in for {@link #keyLow16}.
      */
     private final boolean positiveMids;
@@ -47,10 +52,22 @@ public final class MapEncoder {
     private final int[] mids32;
 
     /**
+     * Nearest-value encoder (ties to the lower value).
+     *
      * @param map 2..256 values, strictly ascending
      * @throws IllegalArgumentException for a map of bad size or order
      */
     public MapEncoder(float[] map) {
+        this(map, false);
+    }
+
+    /**
+     * @param map 2..256 values, strictly ascending
+     * @param positiveNeverZero whether positive values below the midpoint above a 0 of the map take the code
+     *     above it instead of the zero code (no effect on a map without 0)
+     * @throws IllegalArgumentException for a map of bad size or order
+     */
+    public MapEncoder(float[] map, boolean positiveNeverZero) {
         if (map == null || map.length < 2 || map.length > 256) {
             throw new IllegalArgumentException("map must have 2..256 values, got " + (map == null ? "null" : map.length));
         }
@@ -64,6 +81,14 @@ public final class MapEncoder {
         mids = new float[map.length - 1];
         for (int k = 0; k < mids.length; k++) {
             mids[k] = (map[k] + map[k + 1]) / 2f;
+        }
+        int zero = encodeReference(0f);
+        this.positiveNeverZero = positiveNeverZero && map[zero] == 0f && zero < mids.length;
+        if (this.positiveNeverZero) {
+            // NOTE: the thresholds stay ascending (the one below is negative or absent); +0 and -0 stay at the
+            // zero code (0 > 0 is false), and the bucket of +0 gets the threshold's low bits 0, so its positive
+            // subnormals carry into the next code in the raw entries as well.
+            mids[zero] = 0f;
         }
         bucketCode = new short[BUCKETS];
         for (int b = 0; b < BUCKETS; b++) {
@@ -102,7 +127,7 @@ public final class MapEncoder {
             rawEntry[u] = c << 16 | (0xFFFF - t);
         }
         exactEntries = Arrays.stream(rawEntry).allMatch(e -> e >= 0);
-        positiveMids = mids[0] > 0f;
+        positiveMids = mids[0] >= 0f;
     }
 
     /**
@@ -148,7 +173,7 @@ public final class MapEncoder {
     }
 
     /**
-     * @return whether every midpoint is positive, so that the raw low 16 bits of a value's bits may replace
+     * @return whether no threshold is negative, so that the raw low 16 bits of a value's bits may replace
      *     {@link #keyLow16} with the raw entries (a negative value's entry is 0)
      */
     boolean positiveMids() {
@@ -277,6 +302,11 @@ public final class MapEncoder {
         return values.clone();
     }
 
+    /** @return whether positive values never take the zero code (see the constructor) */
+    public boolean positiveNeverZero() {
+        return positiveNeverZero;
+    }
+
     /** @return the code of the value nearest to 0 */
     public int zeroCode() {
         return zeroCode;
@@ -291,7 +321,7 @@ public final class MapEncoder {
         return c < mids.length && x > mids[c] ? c + 1 : c;
     }
 
-    /** @return the number of midpoints strictly below {@code x}, by binary search (the specification) */
+    /** @return the number of thresholds strictly below {@code x}, by binary search (the specification) */
     public int encodeReference(float x) {
         int lo = 0;
         int hi = mids.length;
@@ -309,9 +339,14 @@ public final class MapEncoder {
     /**
      * @param code a code
      * @return half the larger gap to the neighbouring values: the largest rounding error of a value within
-     *     the map's range that encodes to {@code code}
+     *     the map's range that encodes to {@code code} (with {@code positiveNeverZero}, the whole gap below the
+     *     smallest positive code, whose values reach down to 0)
      */
     public float resolution(int code) {
+        if (positiveNeverZero && code > 0 && values[code - 1] == 0f) {
+            float above = code + 1 < values.length ? values[code + 1] - values[code] : 0f;
+            return Math.max(values[code], above / 2f);
+        }
         float below = code > 0 ? values[code] - values[code - 1] : 0f;
         float above = code + 1 < values.length ? values[code + 1] - values[code] : 0f;
         return Math.max(below, above) / 2f;

@@ -18,6 +18,7 @@ import org.nd4j.linalg.factory.Nd4j;
 class KernelTest {
     private static final MapEncoder S8 = new MapEncoder(DynamicMaps.signed8());
     private static final MapEncoder U8 = new MapEncoder(DynamicMaps.unsigned8());
+    private static final MapEncoder U8_NONZERO = new MapEncoder(DynamicMaps.unsigned8(), true);
     private static final MapEncoder S4 = new MapEncoder(DynamicMaps.signed4());
     private static final AdamCoeffs C = AdamCoeffs.of(0.01, 0.9, 0.99, 1e-8, 0.1, 3);
 
@@ -77,6 +78,13 @@ class KernelTest {
 
     @Test
     void block8VectorEqualsScalarAndStateDecodesWithinResolution() {
+        // The plain second-moment map, then AdamW8bit's default one (positives never take the zero code).
+        for (MapEncoder u8 : new MapEncoder[] {U8, U8_NONZERO}) {
+            block8VectorEqualsScalar(u8);
+        }
+    }
+
+    private static void block8VectorEqualsScalar(MapEncoder u8) {
         Random r = new Random(4);
         int n = 256 * 5 + 77;
         float[] p = gaussian(r, n, 1);
@@ -93,25 +101,25 @@ class KernelTest {
                 var c = AdamCoeffs.of(0.01, 0.9, 0.999, 1e-8, 0.01, step);
                 // The fp32 moments the codes should approximate: one exact step from the decoded old state.
                 float[] mOld = decode8(s1.mCodes(), s1.mAbsmax(), S8);
-                float[] vOld = decode8(s1.vCodes(), s1.vAbsmax(), U8);
+                float[] vOld = decode8(s1.vCodes(), s1.vAbsmax(), u8);
                 for (int i = 0; i < n; i++) {
                     m[i] = mOld[i] * c.beta1() + g[i] * c.oneMinusBeta1();
                     v[i] = vOld[i] * c.beta2() + g[i] * g[i] * c.oneMinusBeta2();
                 }
-                Block8Kernel.update(p1, gs, s1, 0, 512, c, S8, U8);
-                Block8Kernel.update(p1, gs, s1, 512, n, c, S8, U8);
-                Block8Kernel.updateScalar(p2, gs, s2, 0, n, c, S8, U8);
+                Block8Kernel.update(p1, gs, s1, 0, 512, c, S8, u8);
+                Block8Kernel.update(p1, gs, s1, 512, n, c, S8, u8);
+                Block8Kernel.updateScalar(p2, gs, s2, 0, n, c, S8, u8);
                 assertArrayEquals(floats(p2), floats(p1));
                 assertArrayEquals(s2.mCodes(), s1.mCodes());
                 assertArrayEquals(s2.vCodes(), s1.vCodes());
                 assertArrayEquals(s2.mAbsmax(), s1.mAbsmax());
                 assertArrayEquals(s2.vAbsmax(), s1.vAbsmax());
                 float[] mDec = decode8(s1.mCodes(), s1.mAbsmax(), S8);
-                float[] vDec = decode8(s1.vCodes(), s1.vAbsmax(), U8);
+                float[] vDec = decode8(s1.vCodes(), s1.vAbsmax(), u8);
                 for (int i = 0; i < n; i++) {
                     int b = i / 256;
                     float mTol = S8.resolution(s1.mCodes()[i] & 0xFF) * s1.mAbsmax()[b] * 1.0001f + 1e-12f;
-                    float vTol = U8.resolution(s1.vCodes()[i] & 0xFF) * s1.vAbsmax()[b] * 1.0001f + 1e-12f;
+                    float vTol = u8.resolution(s1.vCodes()[i] & 0xFF) * s1.vAbsmax()[b] * 1.0001f + 1e-12f;
                     assertEquals(m[i], mDec[i], mTol, "m[" + i + "] step " + step);
                     assertEquals(v[i], vDec[i], vTol, "v[" + i + "] step " + step);
                 }
@@ -137,6 +145,10 @@ class KernelTest {
         }
         g[3 * 256 + 7] = Float.NaN;                    // block 3: NaN moments and maxima
         g[4 * 256 + 9] = Float.POSITIVE_INFINITY;      // block 4: infinite moments
+        for (int i = 5 * 256; i < 5 * 256 + 40; i++) {
+            g[i] *= 1e-5f;  // block 5: second moments below the first midpoint (zero code unless kept off it)
+        }
+        for (MapEncoder vMap : new MapEncoder[] {U8, U8_NONZERO})
         for (MapEncoder mMap : new MapEncoder[] {S8, S4}) {   // the 4-bit map takes the general path
             try (Arena arena = Arena.ofShared()) {
                 MemorySegment p1 = segment(arena, p);
@@ -146,9 +158,9 @@ class KernelTest {
                 Block8Kernel.State s2 = zero8(n, mMap);
                 for (int step = 1; step <= 3; step++) {
                     var c = AdamCoeffs.of(0.01, 0.9, 0.999, 1e-8, 0.01, step);
-                    Block8Kernel.update(p1, gs, s1, 0, 768, c, mMap, U8);
-                    Block8Kernel.update(p1, gs, s1, 768, n, c, mMap, U8);
-                    Block8Kernel.updateScalar(p2, gs, s2, 0, n, c, mMap, U8);
+                    Block8Kernel.update(p1, gs, s1, 0, 768, c, mMap, vMap);
+                    Block8Kernel.update(p1, gs, s1, 768, n, c, mMap, vMap);
+                    Block8Kernel.updateScalar(p2, gs, s2, 0, n, c, mMap, vMap);
                     assertArrayEquals(floats(p2), floats(p1), "step " + step);
                     assertArrayEquals(s2.mCodes(), s1.mCodes(), "step " + step);
                     assertArrayEquals(s2.vCodes(), s1.vCodes(), "step " + step);
@@ -158,6 +170,15 @@ class KernelTest {
                 assertEquals(0f, s1.mAbsmax()[1]);
                 assertEquals(mMap.zeroCode(), s1.mCodes()[300] & 0xFF);
                 assertTrue(Float.isNaN(s1.mAbsmax()[3]));
+                int zeroV = 0;
+                for (int i = 5 * 256; i < 5 * 256 + 40; i++) {
+                    zeroV += (s1.vCodes()[i] & 0xFF) == U8.zeroCode() ? 1 : 0;
+                }
+                if (vMap == U8) {
+                    assertTrue(zeroV > 0, "the tiny second moments reach the zero code with plain rounding");
+                } else {
+                    assertEquals(0, zeroV, "no positive second moment on the zero code");
+                }
             }
         }
     }

@@ -11,24 +11,28 @@ import org.lowbit4j.autograd.formats.DynamicMaps;
 
 class MapEncoderTest {
     private static final float[][] MAPS = {DynamicMaps.signed8(), DynamicMaps.unsigned8(), DynamicMaps.signed4()};
+    /** Every map plainly, then the 8-bit ones with positiveNeverZero (the second moment's rounding). */
+    private static final MapEncoder[] ENCODERS = {new MapEncoder(MAPS[0]), new MapEncoder(MAPS[1]),
+        new MapEncoder(MAPS[2]), new MapEncoder(MAPS[0], true), new MapEncoder(MAPS[1], true)};
 
     @Test
     void fastEncodeEqualsBinarySearchAndTheFormatsCodec() {
         Random r = new Random(1);
-        for (float[] map : MAPS) {
-            var enc = new MapEncoder(map);
+        for (MapEncoder enc : ENCODERS) {
+            float[] map = enc.values();
+            boolean plain = !enc.positiveNeverZero();
             float[] special = {0f, -0f, 1f, -1f, 1.0000001f, -1.0000001f, Float.MIN_VALUE, -Float.MIN_VALUE,
                 Float.MAX_VALUE, -Float.MAX_VALUE, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1e-8f, 2e-7f};
             for (float x : special) {
                 assertEquals(enc.encodeReference(x), enc.encode(x), "x = " + x);
-                assertEquals(BlockwiseMapCodec.nearestCode(map, x), enc.encode(x), "x = " + x);
+                assertEquals(nearest(enc, x), enc.encode(x), "x = " + x);
             }
             // Every midpoint and its float neighbours: the decision boundaries themselves.
             for (int k = 0; k + 1 < map.length; k++) {
                 float mid = (map[k] + map[k + 1]) / 2f;
                 for (float x : new float[] {mid, Math.nextUp(mid), Math.nextDown(mid)}) {
                     assertEquals(enc.encodeReference(x), enc.encode(x), "x = " + x);
-                    assertEquals(BlockwiseMapCodec.nearestCode(map, x), enc.encode(x), "x = " + x);
+                    assertEquals(nearest(enc, x), enc.encode(x), "x = " + x);
                 }
             }
             for (int i = 0; i < 200_000; i++) {
@@ -37,8 +41,62 @@ class MapEncoderTest {
             }
             for (int i = 0; i < 20_000; i++) {
                 float x = (float) (2 * r.nextDouble() - 1);
-                assertEquals(BlockwiseMapCodec.nearestCode(map, x), enc.encode(x), "x = " + x);
+                assertEquals(nearest(enc, x), enc.encode(x), "x = " + x);
             }
+            assertEquals(plain, !enc.positiveNeverZero());
+        }
+    }
+
+    /**
+     * The specification: the formats codec's nearest code, moved one code up for a positive value that would
+     * take the zero code when the encoder keeps positives off it.
+     */
+    private static int nearest(MapEncoder enc, float x) {
+        int c = BlockwiseMapCodec.nearestCode(enc.values(), x);
+        return enc.positiveNeverZero() && x > 0 && c == enc.zeroCode() ? c + 1 : c;
+    }
+
+    @Test
+    void positiveNeverZeroKeepsEveryPositiveOffTheZeroCodeAndChangesNothingElse() {
+        Random r = new Random(5);
+        for (float[] map : new float[][] {DynamicMaps.unsigned8(), DynamicMaps.signed8()}) {
+            var plain = new MapEncoder(map);
+            var nz = new MapEncoder(map, true);
+            assertTrue(nz.positiveNeverZero());
+            assertTrue(nz.exactEntries() && nz.positiveMids() == plain.positiveMids(), "kernels keep their fast path");
+            int zero = plain.zeroCode();
+            float firstMid = (map[zero] + map[zero + 1]) / 2f;
+            int changed = 0;
+            for (int i = 0; i < 300_000; i++) {
+                // Every sign, binade and mantissa, subnormals and the first midpoint's neighbourhood included.
+                float x = switch (i % 3) {
+                    case 0 -> Float.intBitsToFloat(r.nextInt());
+                    case 1 -> firstMid * r.nextFloat() * 1.01f;
+                    default -> Float.MIN_VALUE * r.nextInt(1 << 20);
+                };
+                if (Float.isNaN(x)) {
+                    continue;
+                }
+                int want = plain.encode(x);
+                if (x > 0 && want == zero) {
+                    want = zero + 1;
+                    changed++;
+                }
+                assertEquals(want, nz.encode(x), "x = " + x);
+                assertEquals(want, nz.encodeReference(x), "x = " + x);
+                if (x > 0) {
+                    assertTrue(nz.value(nz.encode(x)) > 0f, "positive " + x + " decodes to 0");
+                }
+            }
+            assertTrue(changed > 50_000, "the test reached the changed range: " + changed);
+            for (float x : new float[] {0f, -0f, Float.MIN_VALUE, Math.nextDown(firstMid), firstMid,
+                Math.nextUp(firstMid)}) {
+                int want = x > 0 && x <= firstMid ? zero + 1 : plain.encode(x);
+                assertEquals(want, nz.encode(x), "x = " + x);
+            }
+            // Its resolution covers the widened range of the smallest positive code: (0, value] all map there.
+            float smallest = nz.value(zero + 1);
+            assertTrue(nz.resolution(zero + 1) >= smallest, "resolution " + nz.resolution(zero + 1));
         }
     }
 
@@ -65,8 +123,8 @@ class MapEncoderTest {
     @Test
     void vectorEncodeAndDecodeEqualScalar() {
         Random r = new Random(3);
-        for (float[] map : MAPS) {
-            var enc = new MapEncoder(map);
+        for (MapEncoder enc : ENCODERS) {
+            float[] map = enc.values();
             int n = 1003;
             float[] x = new float[n];
             for (int i = 0; i < n; i++) {
@@ -107,8 +165,8 @@ class MapEncoderTest {
     void rawEntriesGiveTheCodeOfEveryBucketAndAreExactForThe8BitMaps() {
         int[] lows = {0, 1, 0x7FFF, 0x8000, 0xFFFE, 0xFFFF};
         Random r = new Random(4);
-        for (float[] map : MAPS) {
-            var enc = new MapEncoder(map);
+        for (MapEncoder enc : ENCODERS) {
+            float[] map = enc.values();
             int[] entries = enc.rawEntries();
             assertEquals(map.length == 256, enc.exactEntries());
             for (int u = 0; u < 1 << 16; u++) {
