@@ -49,6 +49,8 @@ public final class Block8Kernel {
         float[] pv = new float[bs];
         int[] ix = new int[Lanes.LANES];
         float[] max = new float[2];
+        byte[] junkM = new byte[bs];
+        byte[] junkV = new byte[bs];
         // The previous full block, updated but not yet encoded (its new moments in pm, pv): start, or -1.
         int prev = -1;
         float prevInvM = 0f;
@@ -66,7 +68,13 @@ public final class Block8Kernel {
             }
             gatherDecode(s.mCodes(), start, bs, mMap.table256(), cm, ix);
             gatherDecode(s.vCodes(), start, bs, vMap.table256(), cv, ix);
-            pipelinedBlock(p, g, s, start, c, mMap, vMap, cm, cv, prev, prevInvM, prevInvV, pm, pv, ix, max);
+            // NOTE: the first block of a run has no previous block to encode; its loop encodes the scratch
+            // moments into scratch codes, so that the loop has no branch on it. With `if (prev >= 0)` in the
+            // loop, C2 compiled it first without the rarely taken side, hit an uncommon trap at the first block
+            // of the next tensor and recompiled: the step ran 4-10% slower (BENCHMARKS, session 5).
+            boolean first = prev < 0;
+            pipelinedBlock(p, g, s, start, c, mMap, vMap, cm, cv, first ? junkM : s.mCodes(),
+                    first ? junkV : s.vCodes(), first ? 0 : prev, prevInvM, prevInvV, pm, pv, ix, max);
             s.mAbsmax()[b] = max[0];
             s.vAbsmax()[b] = max[1];
             // NOTE: a zero maximum means every element is +-0, and +-0 * 0 encodes to the zero code, exactly what
@@ -131,21 +139,19 @@ public final class Block8Kernel {
     /**
      * One full block at {@code start}: the AdamW update of its elements (the map values of their codes are in
      * {@code cm}, {@code cv}), new moments to {@code cm}, {@code cv} and their maxima to {@code max}; and, in the
-     * same loop, when {@code prev >= 0}, the encoding of the previous block's new moments {@code pm}, {@code pv}
-     * (the body of {@link MapEncoder#encodeBytes} for maps of exact entries, the second with positive midpoints).
+     * same loop, the encoding of the previous block's new moments {@code pm}, {@code pv} into
+     * {@code mCodes[prev..]}, {@code vCodes[prev..]} (the body of {@link MapEncoder#encodeBytes} for maps of exact
+     * entries, the second with positive midpoints).
      */
     private static void pipelinedBlock(MemorySegment p, MemorySegment g, State s, int start, AdamCoeffs c,
-            MapEncoder mMap, MapEncoder vMap, float[] cm, float[] cv, int prev,
+            MapEncoder mMap, MapEncoder vMap, float[] cm, float[] cv, byte[] mCodes, byte[] vCodes, int prev,
             float invM, float invV, float[] pm, float[] pv, int[] ix, float[] max) {
         int bs = s.blockSize();
         int b = start / bs;
         float am = s.mAbsmax()[b];
         float av = s.vAbsmax()[b];
-        byte[] mCodes = s.mCodes();
-        byte[] vCodes = s.vCodes();
         int[] mEntries = mMap.rawEntries();
         int[] vEntries = vMap.rawEntries();
-        boolean encodePrev = prev >= 0;
         // Maxima as unsigned ints of the float bits: see the NOTE in Lanes.
         var maxM = IntVector.zero(Lanes.I);
         var maxV = IntVector.zero(Lanes.I);
@@ -167,21 +173,20 @@ public final class Block8Kernel {
             vv.intoArray(cv, i);
             maxM = maxM.lanewise(VectorOperators.UMAX, mv.abs().reinterpretAsInts());
             maxV = maxV.lanewise(VectorOperators.UMAX, vv.reinterpretAsInts());
-            if (encodePrev) {
-                int pe = prev + i;
-                IntVector mBits = FloatVector.fromArray(Lanes.F, pm, i).mul(invM).reinterpretAsInts();
-                mBits.lanewise(VectorOperators.LSHR, 16).intoArray(ix, 0);
-                IntVector mEntry = IntVector.fromArray(Lanes.I, mEntries, 0, ix, 0);
-                IntVector vBits = FloatVector.fromArray(Lanes.F, pv, i).mul(invV).reinterpretAsInts();
-                vBits.lanewise(VectorOperators.LSHR, 16).intoArray(ix, 0);
-                IntVector vEntry = IntVector.fromArray(Lanes.I, vEntries, 0, ix, 0);
-                IntVector mLow = mBits.lanewise(VectorOperators.XOR, mBits.lanewise(VectorOperators.ASHR, 31))
-                        .and(0xFFFF);
-                ((ByteVector) mEntry.add(mLow).lanewise(VectorOperators.LSHR, 16)
-                        .convertShape(VectorOperators.I2B, Lanes.B, 0)).intoArray(mCodes, pe);
-                ((ByteVector) vEntry.add(vBits.and(0xFFFF)).lanewise(VectorOperators.LSHR, 16)
-                        .convertShape(VectorOperators.I2B, Lanes.B, 0)).intoArray(vCodes, pe);
-            }
+            // The previous block's encoding (see the NOTE in update on the first block).
+            int pe = prev + i;
+            IntVector mBits = FloatVector.fromArray(Lanes.F, pm, i).mul(invM).reinterpretAsInts();
+            mBits.lanewise(VectorOperators.LSHR, 16).intoArray(ix, 0);
+            IntVector mEntry = IntVector.fromArray(Lanes.I, mEntries, 0, ix, 0);
+            IntVector vBits = FloatVector.fromArray(Lanes.F, pv, i).mul(invV).reinterpretAsInts();
+            vBits.lanewise(VectorOperators.LSHR, 16).intoArray(ix, 0);
+            IntVector vEntry = IntVector.fromArray(Lanes.I, vEntries, 0, ix, 0);
+            IntVector mLow = mBits.lanewise(VectorOperators.XOR, mBits.lanewise(VectorOperators.ASHR, 31))
+                    .and(0xFFFF);
+            ((ByteVector) mEntry.add(mLow).lanewise(VectorOperators.LSHR, 16)
+                    .convertShape(VectorOperators.I2B, Lanes.B, 0)).intoArray(mCodes, pe);
+            ((ByteVector) vEntry.add(vBits.and(0xFFFF)).lanewise(VectorOperators.LSHR, 16)
+                    .convertShape(VectorOperators.I2B, Lanes.B, 0)).intoArray(vCodes, pe);
         }
         max[0] = Float.intBitsToFloat(maxM.lanewise(VectorOperators.XOR, Integer.MIN_VALUE)
                 .reduceLanes(VectorOperators.MAX) ^ Integer.MIN_VALUE);
