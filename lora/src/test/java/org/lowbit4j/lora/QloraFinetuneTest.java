@@ -34,18 +34,17 @@ class QloraFinetuneTest {
     static final int STEPS = Integer.getInteger("lowbit4j.qloraSteps", 300);
     static final int BATCH = 8;
     static final int SEQ = 64;
-    static final int VALIDATION_TOKENS = 8192;
+    static final int VALIDATION_TOKENS = ShakespeareSplit.VALIDATION_TOKENS;
 
     @TempDir
     Path tmp;
 
     @Test
     void qloraLowersValidationPerplexityAndExportsFaithfully() throws Exception {
-        Tokenizer tok = Tokenizer.load(SharedData.file("models/tok512.bin"), 512);
-        TextDataset data = TextDataset.fromFile(SharedData.file("text/tinyshakespeare.txt"), tok);
-        int[] val = new int[VALIDATION_TOKENS + 1];
-        val[0] = Tokenizer.BOS;
-        System.arraycopy(data.validationTokens(), 0, val, 1, VALIDATION_TOKENS);
+        ShakespeareSplit split = ShakespeareSplit.load();
+        TextDataset data = split.data();
+        int[] val = split.validation();
+        Tokenizer tok = split.tok();
 
         Llama model = Llama2cFormat.read(SharedData.file("models/stories260K.bin"), DataType.FLOAT);
         long tStart = System.nanoTime();

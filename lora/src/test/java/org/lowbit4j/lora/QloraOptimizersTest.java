@@ -9,7 +9,6 @@ import org.junit.jupiter.api.Test;
 import org.lowbit4j.autograd.Tensor;
 import org.lowbit4j.datasets.SharedData;
 import org.lowbit4j.datasets.TokenBatch;
-import org.lowbit4j.datasets.Tokenizer;
 import org.lowbit4j.datasets.text.TextDataset;
 import org.lowbit4j.models.Llama;
 import org.lowbit4j.models.Llama2cFormat;
@@ -37,15 +36,12 @@ class QloraOptimizersTest {
     static final int STEPS = Integer.getInteger("lowbit4j.qloraOptimSteps", 100);
     static final int BATCH = 8;
     static final int SEQ = 64;
-    static final int VALIDATION_TOKENS = 8192;
 
     @Test
     void adaptersTrainWithQuantizedStatesAsWellAsWithFp32() throws Exception {
-        Tokenizer tok = Tokenizer.load(SharedData.file("models/tok512.bin"), 512);
-        TextDataset data = TextDataset.fromFile(SharedData.file("text/tinyshakespeare.txt"), tok);
-        int[] val = new int[VALIDATION_TOKENS + 1];
-        val[0] = Tokenizer.BOS;
-        System.arraycopy(data.validationTokens(), 0, val, 1, VALIDATION_TOKENS);
+        ShakespeareSplit split = ShakespeareSplit.load();
+        TextDataset data = split.data();
+        int[] val = split.validation();
         AdamWConfig cfg = AdamWConfig.DEFAULTS.withLr(2e-3).withWeightDecay(0);
         QuantConfig all = QuantConfig.DEFAULTS.withMinQuantizedSize(1);
         List<Function<List<Tensor>, Optimizer>> makers = List.of(
