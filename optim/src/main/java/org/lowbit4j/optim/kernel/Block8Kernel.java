@@ -40,9 +40,9 @@ public final class Block8Kernel {
             MapEncoder mMap, MapEncoder vMap) {
         int bs = s.blockSize();
         // NOTE: the pipelined loop encodes without the slow-bucket check and with the second moment's raw low
-        // bits (positive midpoints, as the unsigned dynamic map has); other maps take the general path.
+        // bits (no negative threshold, as the unsigned dynamic map has); other maps take the general path.
         boolean pipelined = bs % Lanes.LANES == 0 && mMap.exactEntries()
-                && vMap.exactEntries() && vMap.positiveMids();
+                && vMap.exactEntries() && vMap.nonNegativeThresholds();
         float[] cm = new float[bs];
         float[] cv = new float[bs];
         float[] pm = new float[bs];
@@ -141,7 +141,7 @@ public final class Block8Kernel {
      * {@code cm}, {@code cv}), new moments to {@code cm}, {@code cv} and their maxima to {@code max}; and, in the
      * same loop, the encoding of the previous block's new moments {@code pm}, {@code pv} into
      * {@code mCodes[prev..]}, {@code vCodes[prev..]} (the body of {@link MapEncoder#encodeBytes} for maps of exact
-     * entries, the second with positive midpoints).
+     * entries, the second with no negative threshold).
      */
     private static void pipelinedBlock(MemorySegment p, MemorySegment g, State s, int start, AdamCoeffs c,
             MapEncoder mMap, MapEncoder vMap, float[] cm, float[] cv, byte[] mCodes, byte[] vCodes, int prev,

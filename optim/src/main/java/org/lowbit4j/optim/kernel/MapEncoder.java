@@ -44,7 +44,7 @@ public final class MapEncoder {
      * Whether no threshold is negative: then every negative value (and -0) encodes to 0, the entries of all
      * negative floats are 0, and a value's raw low 16 bits may stand in for {@link #keyLow16}.
      */
-    private final boolean positiveMids;
+    private final boolean nonNegativeThresholds;
     /** The map padded to 256 entries (NaN beyond the map), so that any byte code can be gathered. */
     private final float[] table256;
     private final int zeroCode;
@@ -100,7 +100,7 @@ public final class MapEncoder {
             boolean nan = Float.isNaN(lo) || Float.isNaN(hi);
             bucketCode[b] = (short) (!nan && cHi - cLo >= 0 && cHi - cLo <= 1 ? cLo : -1);
         }
-        zeroCode = encodeReference(0f);
+        zeroCode = zero;
         mids32 = new int[map.length <= 16 ? 48 : 0];
         Arrays.fill(mids32, Float.floatToRawIntBits(Float.NaN));
         for (int k = 0; k < mids.length && map.length <= 16; k++) {
@@ -127,7 +127,7 @@ public final class MapEncoder {
             rawEntry[u] = c << 16 | (0xFFFF - t);
         }
         exactEntries = Arrays.stream(rawEntry).allMatch(e -> e >= 0);
-        positiveMids = mids[0] >= 0f;
+        nonNegativeThresholds = mids[0] >= 0f;
     }
 
     /**
@@ -176,8 +176,8 @@ public final class MapEncoder {
      * @return whether no threshold is negative, so that the raw low 16 bits of a value's bits may replace
      *     {@link #keyLow16} with the raw entries (a negative value's entry is 0)
      */
-    boolean positiveMids() {
-        return positiveMids;
+    boolean nonNegativeThresholds() {
+        return nonNegativeThresholds;
     }
 
     /**

@@ -63,7 +63,8 @@ class MapEncoderTest {
             var plain = new MapEncoder(map);
             var nz = new MapEncoder(map, true);
             assertTrue(nz.positiveNeverZero());
-            assertTrue(nz.exactEntries() && nz.positiveMids() == plain.positiveMids(), "kernels keep their fast path");
+            assertTrue(nz.exactEntries() && nz.nonNegativeThresholds() == plain.nonNegativeThresholds(),
+                    "kernels keep their fast path");
             int zero = plain.zeroCode();
             float firstMid = (map[zero] + map[zero + 1]) / 2f;
             int changed = 0;
@@ -179,7 +180,7 @@ class MapEncoderTest {
                     }
                     assertEquals(want, ((entries[u] + MapEncoder.keyLow16(bits)) >>> 16) & 0xFF,
                             "bits " + Integer.toHexString(bits));
-                    if (enc.positiveMids()) {
+                    if (enc.nonNegativeThresholds()) {
                         assertEquals(want, ((entries[u] + (bits & 0xFFFF)) >>> 16) & 0xFF,
                                 "raw low bits " + Integer.toHexString(bits));
                     }
